@@ -1,0 +1,1 @@
+//! The ext-php-rs binding: converts PHP values and errors, makes no decisions.
