@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A throw-away MariaDB server for tests and the demo: its own data directory, socket and port
+# under target/mariadb-test, never a system database.
+#
+#   scripts/mariadb.sh start   # starts it if it is not running; prints the root DSN on stdout
+#   scripts/mariadb.sh dsn     # prints the DSN of the running server
+#   scripts/mariadb.sh stop    # stops it (the data directory stays until the next start)
+#
+# The server listens on 127.0.0.1 only; root logs in over TCP without a password, so never
+# point this at a server that listens beyond loopback.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+dir="${TIKI_TOKENS_MARIADB_DIR:-$root/target/mariadb-test}"
+db="tiki_tokens_test"
+
+alive() {
+  [ -f "$dir/pid" ] && [ -f "$dir/port" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null &&
+    mariadb --no-defaults -uroot -h127.0.0.1 -P"$(cat "$dir/port")" -e 'select 1' >/dev/null 2>&1
+}
+
+dsn() { echo "mysql://root@127.0.0.1:$(cat "$dir/port")/$db?prefer_socket=false"; }
+
+free_port() {
+  python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+start() {
+  if alive; then dsn; return 0; fi
+  command -v mariadbd >/dev/null || command -v mysqld >/dev/null || {
+    echo "mariadb-server is not installed (run scripts/bootstrap.sh)" >&2; exit 1; }
+  local server; server="$(command -v mariadbd || command -v mysqld)"
+  [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
+  rm -rf "$dir"; mkdir -p "$dir"
+  local user_flag=(); [ "$(id -u)" = 0 ] && user_flag=(--user=root)
+  mariadb-install-db --no-defaults --datadir="$dir/data" "${user_flag[@]}" \
+    --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
+    cat "$dir/install.log" >&2; exit 1; }
+  local port; port="$(free_port)"; echo "$port" >"$dir/port"
+  setsid "$server" --no-defaults --datadir="$dir/data" "${user_flag[@]}" --port="$port" \
+    --bind-address=127.0.0.1 --socket="$dir/sock" --pid-file="$dir/pid" --skip-log-bin \
+    --max-connections=500 --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
+    >"$dir/server.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 150); do
+    if mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" -e 'select 1' >/dev/null 2>&1; then
+      mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" -e "CREATE DATABASE IF NOT EXISTS $db"
+      dsn; return 0
+    fi
+    sleep 0.2
+  done
+  echo "MariaDB did not start; log follows" >&2; cat "$dir/server.log" >&2; exit 1
+}
+
+stop() {
+  if [ -f "$dir/pid" ]; then
+    local pid; pid="$(cat "$dir/pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+}
+
+case "${1:-start}" in
+  start) start ;;
+  dsn) alive && dsn ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|dsn|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The one test command: set-up, build, and every test suite.
+#
+#   scripts/test.sh
+#
+# On a fresh Debian machine it installs what is missing (scripts/bootstrap.sh), starts a
+# throw-away MariaDB of its own unless TIKI_TOKENS_TEST_DSN names a server you configured,
+# builds the extension, runs the Rust unit, property and integration tests (real MariaDB, real
+# PHP CLI and built-in web server), then a short smoke run of each fuzz target.
+# FUZZ_SECONDS (default 10) sets the length of each fuzz smoke run; 0 skips them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+scripts/bootstrap.sh
+
+started_db=""
+if [ -z "${TIKI_TOKENS_TEST_DSN:-}" ]; then
+  TIKI_TOKENS_TEST_DSN="$(scripts/mariadb.sh start)"
+  export TIKI_TOKENS_TEST_DSN
+  started_db=1
+fi
+cleanup() { [ -n "$started_db" ] && scripts/mariadb.sh stop || true; }
+trap cleanup EXIT
+echo "== test server: ${TIKI_TOKENS_TEST_DSN%%@*}@… (throw-away: ${started_db:-no})"
+
+echo "== build the extension (release)"
+cargo build --release --features extension
+export TIKI_TOKENS_EXT="$root/target/release/libtiki_tokens.so"
+
+echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, PHP built-in web server)"
+cargo test --release --features extension --no-fail-fast 2>&1 | tee target/test-output.txt
+grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print "rust tests: " p " passed, " f " failed"}'
+
+fuzz_seconds="${FUZZ_SECONDS:-10}"
+if [ -d fuzz ] && [ "$fuzz_seconds" != 0 ]; then
+  echo "== fuzz smoke runs (${fuzz_seconds}s each)"
+  for target in $(cd fuzz && cargo fuzz list); do
+    scripts/fuzz.sh "$target" "$fuzz_seconds"
+  done
+fi
+echo "== all test suites passed"
