@@ -347,3 +347,166 @@ fn child_array<'a>(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same compact dump as the PHP function that produced the expectations below:
+    /// `[int=>…,'str'=>…]`, strings in single quotes with `'`/`\` escaped and bytes outside
+    /// printable ASCII as `\xNN`.
+    fn dump(a: &PhpArray) -> String {
+        fn s(b: &[u8]) -> String {
+            let mut o = String::from("'");
+            for &c in b {
+                match c {
+                    b'\'' | b'\\' => {
+                        o.push('\\');
+                        o.push(char::from(c));
+                    }
+                    0x20..=0x7e => o.push(char::from(c)),
+                    _ => o.push_str(&format!("\\x{c:02x}")),
+                }
+            }
+            o.push('\'');
+            o
+        }
+        let parts: Vec<String> = a
+            .iter()
+            .map(|(k, v)| {
+                let k = match k {
+                    Key::Int(n) => n.to_string(),
+                    Key::Str(b) => s(b),
+                };
+                let v = match v {
+                    Value::Array(x) => dump(x),
+                    Value::Str(b) => s(b),
+                    other => format!("{other:?}"),
+                };
+                format!("{k}=>{v}")
+            })
+            .collect();
+        format!("[{}]", parts.join(","))
+    }
+
+    fn check(limits: QueryLimits, table: &[(&[u8], &str)]) {
+        for (query, php) in table {
+            let ours = dump(&parse_query(query, limits));
+            assert_eq!(&ours, php, "query {:?}", String::from_utf8_lossy(query));
+        }
+    }
+
+    // Expectations: `parse_str()` of PHP 8.2 (`php -n`), dumped as above. The whole rule set is
+    // re-checked against live PHP, over the CLI and HTTP, by tests/php_oracle.rs.
+    #[test]
+    fn follows_php_rule_by_rule() {
+        check(
+            QueryLimits::default(),
+            &[
+            (&b"a=1&b=2"[..], r"['a'=>'1','b'=>'2']"),
+            (&b"a&b=&=c&&d"[..], r"['a'=>'','b'=>'','d'=>'']"),
+            (&b"a=1;b=2"[..], r"['a'=>'1;b=2']"),
+            (&b"a=%2c%2C%41+%20%2B"[..], r"['a'=>',,A  +']"),
+            (&b"a=%&b=%4&c=%zz&d=100%"[..], r"['a'=>'%','b'=>'%4','c'=>'%zz','d'=>'100%']"),
+            (&b"a=%2526&b=%26%3D%23"[..], r"['a'=>'%26','b'=>'&=#']"),
+            (&b"a=x%00y"[..], r"['a'=>'x\x00y']"),
+            (&b"a.b=1&a b=2&+c=3& d.e=4"[..], r"['a_b'=>'2','c'=>'3','d_e'=>'4']"),
+            (&b"a b[c d.e]=1"[..], r"['a_b'=>['c d.e'=>'1']]"),
+            (&b"a%00b=1&c[x%00y]=2"[..], r"['a'=>'1','c_x'=>'2']"),
+            (&b"a[]=1&a[]=2&a[5]=3&a[]=4"[..], r"['a'=>[0=>'1',1=>'2',5=>'3',6=>'4']]"),
+            (&b"a[ ]=1&a[  ]=2&a[\x09]=3&a[ x]=4&c[ 0]=5"[..], r"['a'=>[0=>'1','  '=>'2',1=>'3',' x'=>'4'],'c'=>[' 0'=>'5']]"),
+            (&b"a[x][y]=1&a[x][]=2&a[][z]=3"[..], r"['a'=>['x'=>['y'=>'1',0=>'2'],0=>['z'=>'3']]]"),
+            (&b"j[k]l=1&m[n]o[p]=2&q[r[s]=3"[..], r"['j'=>['k'=>'1'],'m'=>['n'=>'2'],'q'=>['r[s'=>'3']]"),
+            (&b"a[b=1&a[b.c d[e=2"[..], r"['a_b'=>'1','a_b_c_d_e'=>'2']"),
+            (&b"a[x][y=1&b[][y=2"[..], r"['a'=>['x'=>'1'],'b'=>[0=>'2']]"),
+            (&b"[a]=1&[=2&]=3"[..], r"[']'=>'3']"),
+            (&b"a=1&a[]=2&b[]=1&b=2&c[x]=1&c[x][y]=2"[..], r"['a'=>[0=>'2'],'b'=>'2','c'=>['x'=>['y'=>'2']]]"),
+            (&b"1=a&01=b&-1=c&-0=d&a[1]=e&a[01]=f&9223372036854775808=g"[..], r"[1=>'a','01'=>'b',-1=>'c','-0'=>'d','a'=>[1=>'e','01'=>'f'],'9223372036854775808'=>'g']"),
+            (&b"a=1&b=2&a=3"[..], r"['a'=>'3','b'=>'2']"),
+            (&b"_.Host-a=1&__Host-b=2&a[__Host-x]=1&a[y]=2&__Secure-c[__Secure-x]=3&_[Host-x=4"[..], r"['__Host-b'=>'2','a'=>['y'=>'2'],'__Secure-c'=>['__Secure-x'=>'3']]"),
+            (&b"a[-5]=1&a[]=2&b[x]=1&b[]=2"[..], r"['a'=>[-5=>'1',-4=>'2'],'b'=>['x'=>'1',0=>'2']]"),
+            (&b"a[9223372036854775807]=1&a[]=2"[..], r"['a'=>[9223372036854775807=>'1']]"),
+            ],
+        );
+    }
+
+    #[test]
+    fn raw_nul_ends_the_query() {
+        check(
+            QueryLimits::default(),
+            &[(&b"a=1&b=x\0y&c=3"[..], r"['a'=>'1','b'=>'x']")],
+        );
+    }
+
+    // `php -n -d max_input_vars=3`: every non-empty piece counts, even one whose name is dropped.
+    #[test]
+    fn max_input_vars_counts_pieces() {
+        let limits = QueryLimits {
+            max_input_vars: 3,
+            ..QueryLimits::default()
+        };
+        check(
+            limits,
+            &[
+                (&b"a=1&&b=2&=x&c=3&d=4"[..], r"['a'=>'1','b'=>'2']"),
+                (&b"a=1&b=2&c=3"[..], r"['a'=>'1','b'=>'2','c'=>'3']"),
+                (&b"&&&a=1&b=2&c=3&d=4"[..], r"['a'=>'1','b'=>'2','c'=>'3']"),
+            ],
+        );
+    }
+
+    // `php -n -d max_input_nesting_level=2` (and 0): too deep deletes the whole variable.
+    #[test]
+    fn too_deep_deletes_the_variable() {
+        let limits = QueryLimits {
+            max_nesting: 2,
+            ..QueryLimits::default()
+        };
+        check(
+            limits,
+            &[
+                (&b"a[x][y]=1&b[x][y][z]=2"[..], r"['a'=>['x'=>['y'=>'1']]]"),
+                (&b"b=0&b[x][y][z]=2"[..], r"[]"),
+                (&b"b[x]=1&b[x][y][z]=2&b[w]=3"[..], r"['b'=>['w'=>'3']]"),
+            ],
+        );
+        let none = QueryLimits {
+            max_nesting: 0,
+            ..QueryLimits::default()
+        };
+        check(none, &[(&b"a[x]=1&a[y][z]=2"[..], r"[]")]);
+    }
+
+    #[test]
+    fn url_decode_is_phps() {
+        assert_eq!(url_decode(b"a+b%20c%2B%2b%zz%4%"), b"a b c++%zz%4%");
+        assert_eq!(url_decode(b"%00%FF%ff"), b"\0\xff\xff");
+        assert_eq!(url_decode(b"plain"), b"plain");
+    }
+
+    #[test]
+    fn never_panics_on_odd_bytes() {
+        for q in [
+            &b"["[..],
+            b"]",
+            b"[[",
+            b"a[",
+            b"a[ ",
+            b"a[\t",
+            b"=",
+            b"%",
+            b"%[",
+            b"a[%",
+            b"\xff[\xff",
+        ] {
+            let _ = parse_query(q, QueryLimits::default());
+            let _ = parse_query(
+                q,
+                QueryLimits {
+                    max_input_vars: 0,
+                    max_nesting: 0,
+                },
+            );
+        }
+    }
+}
