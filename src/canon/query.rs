@@ -53,32 +53,110 @@ impl Default for QueryLimits {
 /// the fragment), `TOKEN` included.
 #[must_use]
 pub fn parse_query(query: &[u8], limits: QueryLimits) -> Params {
-    // PHP reads the query as a C string.
-    let query = query
-        .iter()
-        .position(|&b| b == 0)
-        .map_or(query, |end| &query[..end]);
     let mut params = Params::new();
-    // One scratch buffer for every decoded name: keys are copied out of it at their final size.
+    // Scratch buffers shared by all variables: the decoded name (keys are copied out of it at
+    // their final size) and the positions of its `[…]` keys.
     let mut name = Vec::new();
+    let mut keys = Vec::new();
     let mut count = 0usize;
-    for piece in query.split(|&b| b == b'&') {
-        if piece.is_empty() {
-            continue;
+    let mut at = 0;
+    // One pass over the query: each byte is looked at once to find the pieces, their `=` and
+    // whether name or value need decoding at all.
+    loop {
+        let (piece, next, end_of_query) = next_piece(query, at);
+        at = next;
+        if !piece.bytes.is_empty() {
+            count += 1;
+            if count > limits.max_input_vars {
+                break;
+            }
+            let (raw_name, raw_value) = match piece.eq {
+                Some(eq) => (&piece.bytes[..eq], &piece.bytes[eq + 1..]),
+                None => (piece.bytes, &b""[..]),
+            };
+            name.clear();
+            if piece.name_escaped {
+                decode_into(raw_name, &mut name, true);
+            } else {
+                name.extend_from_slice(raw_name);
+            }
+            let value = if piece.value_escaped {
+                let mut v = Vec::with_capacity(raw_value.len());
+                decode_into(raw_value, &mut v, false);
+                v
+            } else {
+                raw_value.to_vec()
+            };
+            keys.clear();
+            register(&mut params, &mut name, &mut keys, value, limits);
         }
-        count += 1;
-        if count > limits.max_input_vars {
+        if end_of_query {
             break;
         }
-        let (raw_name, raw_value) = match piece.iter().position(|&b| b == b'=') {
-            Some(eq) => (&piece[..eq], &piece[eq + 1..]),
-            None => (piece, &b""[..]),
-        };
-        name.clear();
-        decode_into(raw_name, &mut name, true);
-        register(&mut params, &mut name, url_decode(raw_value), limits);
     }
     params
+}
+
+/// One `&`-separated piece of a query, as found by [`next_piece`].
+struct Piece<'q> {
+    bytes: &'q [u8],
+    /// Position of the first `=`.
+    eq: Option<usize>,
+    /// The name (before the first `=`) holds a `%` or `+`.
+    name_escaped: bool,
+    /// The value holds a `%` or `+`.
+    value_escaped: bool,
+}
+
+/// Byte classes for the one-pass scan: 0 for the bytes that need no attention.
+const PLAIN: u8 = 0;
+const AMP: u8 = 1;
+const EQ: u8 = 2;
+const ESCAPE: u8 = 3;
+const NUL: u8 = 4;
+const CLASS: [u8; 256] = {
+    let mut t = [PLAIN; 256];
+    t[b'&' as usize] = AMP;
+    t[b'=' as usize] = EQ;
+    t[b'%' as usize] = ESCAPE;
+    t[b'+' as usize] = ESCAPE;
+    t[0] = NUL;
+    t
+};
+
+/// The piece starting at `at`, where the next one starts, and whether the query ends with this
+/// one (end of input, or a raw NUL: PHP reads the query as a C string).
+fn next_piece(query: &[u8], at: usize) -> (Piece<'_>, usize, bool) {
+    let mut eq = None;
+    let (mut name_escaped, mut value_escaped) = (false, false);
+    let mut i = at;
+    while i < query.len() {
+        match CLASS[usize::from(query[i])] {
+            PLAIN => {}
+            AMP => break,
+            EQ if eq.is_none() => eq = Some(i - at),
+            ESCAPE if eq.is_none() => name_escaped = true,
+            ESCAPE => value_escaped = true,
+            NUL => {
+                let piece = Piece {
+                    bytes: &query[at..i],
+                    eq,
+                    name_escaped,
+                    value_escaped,
+                };
+                return (piece, i, true);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let piece = Piece {
+        bytes: &query[at..i],
+        eq,
+        name_escaped,
+        value_escaped,
+    };
+    (piece, i + 1, i >= query.len())
 }
 
 /// PHP's `php_url_decode`: `+` → space, `%XX` (either case) → that byte, anything else (an
@@ -96,6 +174,7 @@ pub fn url_decode(raw: &[u8]) -> Vec<u8> {
 /// Decodes `raw` into `out`; with `stop_at_nul`, stops at a decoded NUL (PHP handles names as
 /// C strings).
 fn decode_into(raw: &[u8], out: &mut Vec<u8>, stop_at_nul: bool) {
+    out.reserve(raw.len());
     let mut i = 0;
     while i < raw.len() {
         let b = match raw[i] {
@@ -166,7 +245,13 @@ impl CookiePrefixes {
 }
 
 /// `php_register_variable_ex` for one decoded name (mangled in place) and its value.
-fn register(params: &mut Params, name: &mut [u8], value: Vec<u8>, limits: QueryLimits) {
+fn register(
+    params: &mut Params,
+    name: &mut [u8],
+    keys: &mut Vec<Option<(usize, usize)>>,
+    value: Vec<u8>,
+    limits: QueryLimits,
+) {
     let start = name.iter().position(|&b| b != b' ').unwrap_or(name.len());
     let name = &mut name[start..];
     let prefixes = CookiePrefixes::of(name);
@@ -189,8 +274,7 @@ fn register(params: &mut Params, name: &mut [u8], value: Vec<u8>, limits: QueryL
         params.insert(Key::from_bytes(base), Value::Str(value));
         return;
     };
-    let mut keys: Vec<Option<(usize, usize)>> = Vec::new();
-    let shape = read_keys(name, open, limits.max_nesting, &mut keys);
+    let shape = read_keys(name, open, limits.max_nesting, keys);
     let name = &*name;
     let key_at = |k: &Option<(usize, usize)>| k.map(|(a, b)| &name[a..b]);
     match shape {
