@@ -245,12 +245,13 @@ fn compare_http_urls(
         // What a browser sends for the URL; and, when the URL's own path and query can be sent
         // unchanged, those too.
         let mut targets = vec![("http-url", normalised.into_bytes())];
-        if let Some(raw) = raw_target(&u.bytes) {
-            if raw.iter().all(|&b| (0x21..0x7f).contains(&b)) && raw != targets[0].1 {
-                let raw_path = raw.split(|&b| b == b'?').next().unwrap_or_default();
-                write_script(docroot, &entry_from_url_path(raw_path));
-                targets.push(("http-url-raw", raw));
-            }
+        if let Some(raw) = raw_target(&u.bytes)
+            && raw.iter().all(|&b| (0x21..0x7f).contains(&b))
+            && raw != targets[0].1
+        {
+            let raw_path = raw.split(|&b| b == b'?').next().unwrap_or_default();
+            write_script(docroot, &entry_from_url_path(raw_path));
+            targets.push(("http-url-raw", raw));
         }
         for (suite, target) in targets {
             compared += 1;

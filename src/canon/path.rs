@@ -32,13 +32,12 @@ pub fn raw_url_decode(raw: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < raw.len() {
         let mut b = raw[i];
-        if b == b'%' {
-            if let (Some(hi), Some(lo)) =
+        if b == b'%'
+            && let (Some(hi), Some(lo)) =
                 (raw.get(i + 1).and_then(hex), raw.get(i + 2).and_then(hex))
-            {
-                b = hi << 4 | lo;
-                i += 2;
-            }
+        {
+            b = hi << 4 | lo;
+            i += 2;
         }
         out.push(b);
         i += 1;
