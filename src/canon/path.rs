@@ -167,4 +167,27 @@ mod tests {
         assert_eq!(entry(&raw), "/x.php");
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
+
+    proptest::proptest! {
+        /// Any bytes: no panic; and an entry without `%` (nothing left to decode) is already
+        /// normal: no `.`/`..` segment, no `//` (normalising is idempotent).
+        #[test]
+        fn normal_form_is_stable(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let e = entry_from_url_path(&raw);
+            if !e.contains(&b'%') {
+                proptest::prop_assert_eq!(entry_from_url_path(&e), e);
+            }
+        }
+
+        #[test]
+        fn normal_form_is_stable_on_dot_soup(raw in "[/.a%2eE]{0,60}") {
+            let e = entry_from_url_path(raw.as_bytes());
+            if !e.contains(&b'%') {
+                proptest::prop_assert_eq!(entry_from_url_path(&e), e.clone());
+            }
+            if raw.starts_with('/') {
+                proptest::prop_assert!(e.starts_with(b"/"));
+            }
+        }
+    }
 }

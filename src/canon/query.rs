@@ -593,4 +593,21 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// Any bytes at all: no panic, and the limits hold.
+        #[test]
+        fn total_on_any_bytes(q in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let p = parse_query(&q, QueryLimits::default());
+            proptest::prop_assert!(p.len() <= 1000);
+            let _ = parse_query(&q, QueryLimits { max_input_vars: 2, max_nesting: 1 });
+        }
+
+        /// Built from the bytes that matter most: no panic.
+        #[test]
+        fn total_on_bracket_soup(q in "[a-c\\[\\] .=&%+0-9_-]{0,80}") {
+            let _ = parse_query(q.as_bytes(), QueryLimits::default());
+            let _ = parse_query(q.as_bytes(), QueryLimits { max_input_vars: 3, max_nesting: 2 });
+        }
+    }
 }

@@ -235,4 +235,21 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// Any bytes: an answer (split or error), never a panic; a split URL's entry is an
+        /// absolute path without NUL.
+        #[test]
+        fn total_on_any_bytes(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+            for prefix in [&b""[..], b"http://h", b"https://h:8/", b"/"] {
+                let mut url = prefix.to_vec();
+                url.extend_from_slice(&tail);
+                if let Ok(u) = split_url(&url) {
+                    proptest::prop_assert!(u.entry.starts_with(b"/"));
+                    proptest::prop_assert!(!u.entry.contains(&0));
+                    proptest::prop_assert!(request_target(&url).is_ok());
+                }
+            }
+        }
+    }
 }
