@@ -24,27 +24,22 @@ const PHP_PRECISION: usize = 14;
 pub fn build_query(params: &Params) -> String {
     let mut out = String::new();
     // An explicit stack instead of recursion: no stack overflow whatever the tree's depth.
-    // Each frame: the array's entries still to write, and the encoded prefix of its keys
-    // (`a%5Bb%5D`), empty at the top level.
-    let mut stack: Vec<(Entries<'_>, String)> = vec![(Box::new(params.iter()), String::new())];
+    // Each frame: the array's entries still to write, and the encoded name of the array
+    // (`a%5Bb%5D`), `None` at the top level (a nested array under the key "" has the name "").
+    let mut stack: Vec<(Entries<'_>, Option<String>)> = vec![(Box::new(params.iter()), None)];
     while let Some((entries, prefix)) = stack.last_mut() {
         let Some((key, value)) = entries.next() else {
             stack.pop();
             continue;
         };
-        let mut name = prefix.clone();
-        let nested = !name.is_empty();
-        if nested {
-            name.push_str("%5B");
-        }
-        push_key(&mut name, key);
-        if nested {
-            name.push_str("%5D");
-        }
+        let name = match prefix {
+            None => encode_key(key),
+            Some(outer) => format!("{outer}%5B{}%5D", encode_key(key)),
+        };
         let scalar = match value {
             Value::Null => continue,
             Value::Array(inner) => {
-                stack.push((Box::new(PhpArray::iter(inner)), name));
+                stack.push((Box::new(PhpArray::iter(inner)), Some(name)));
                 continue;
             }
             Value::Str(s) => urlencode(s),
@@ -65,10 +60,10 @@ pub fn build_query(params: &Params) -> String {
 /// The entries of one array still to be written.
 type Entries<'a> = Box<dyn Iterator<Item = (&'a Key, &'a Value)> + 'a>;
 
-fn push_key(out: &mut String, key: &Key) {
+fn encode_key(key: &Key) -> String {
     match key {
-        Key::Int(n) => out.push_str(&n.to_string()),
-        Key::Str(s) => out.push_str(&urlencode(s)),
+        Key::Int(n) => n.to_string(),
+        Key::Str(s) => urlencode(s),
     }
 }
 
@@ -102,12 +97,31 @@ pub fn php_float_to_string(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "INF" } else { "-INF" }.into();
     }
-    // `{:.13e}`: correctly rounded to 14 significant digits, like zend_dtoa mode 2.
-    let (digits, decpt) = decimal_digits(&format!("{:.*e}", PHP_PRECISION - 1, f.abs()));
+    let (digits, decpt) = precision_digits(f.abs());
     // PHP_PRECISION is a small constant: the cast is exact.
     #[allow(clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
     let ndigit = PHP_PRECISION as i32;
     php_gcvt_layout(f.is_sign_negative(), &digits, decpt, ndigit, 'E')
+}
+
+/// The digits and `decpt` of `zend_dtoa(a, 2, 14)` for a non-negative finite float: correctly
+/// rounded to 14 significant digits (ties to even), trailing zeros dropped, except for one
+/// quirk: a 15-digit integer (`1e14 <= a < 1e15`) ending in an exact tie `…5` that rounds
+/// *down* fails `zend_dtoa`'s fast path and takes its "small integer" path, which keeps the
+/// 14 digits, zeros included (`123456789012305` → `1.2345678901230E+14`, while
+/// `100000000000001` → `1.0E+14`: real PHP 8.2 output).
+fn precision_digits(a: f64) -> (String, i32) {
+    if a.fract() == 0.0 && (1e14..1e15).contains(&a) {
+        // Exact: an integer below 2^53.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n = a as u64;
+        let (q, r) = (n / 10, n % 10);
+        if r == 5 && q % 2 == 0 {
+            return (q.to_string(), 15);
+        }
+    }
+    // `{:.13e}`: correctly rounded to 14 significant digits, ties to even, like zend_dtoa.
+    decimal_digits(&format!("{:.*e}", PHP_PRECISION - 1, a))
 }
 
 #[cfg(test)]
@@ -179,6 +193,17 @@ mod tests {
     }
 
     #[test]
+    fn nested_under_the_empty_key_keeps_its_brackets() {
+        // http_build_query(['' => [2 => 'x', 'k' => ['y']]], '', '&')
+        let inner = arr(vec![
+            (Key::Int(2), s(b"x")),
+            (k(b"k"), arr(vec![(Key::Int(0), s(b"y"))])),
+        ]);
+        let params: Params = [(k(b""), inner)].into_iter().collect();
+        assert_eq!(build_query(&params), "%5B2%5D=x&%5Bk%5D%5B0%5D=y");
+    }
+
+    #[test]
     fn nothing_to_write_gives_empty() {
         let params: Params = [(k(b"e"), arr(vec![])), (k(b"f"), Value::Null)]
             .into_iter()
@@ -211,6 +236,14 @@ mod tests {
             (1_234_567_890_123.25, "1234567890123.2"),
             (12_345_678_901_234.5, "12345678901234"),
             (2.5, "2.5"),
+            // zend_dtoa's small-integer path keeps the zeros of a 15-digit integer rounded down.
+            (123_456_789_012_305.0, "1.2345678901230E+14"),
+            (123_456_789_012_005.0, "1.2345678901200E+14"),
+            (123_456_789_012_300.0, "1.234567890123E+14"),
+            (123_456_789_012_995.0, "1.23456789013E+14"),
+            (999_999_999_999_995.0, "1.0E+15"),
+            (123_456_789_012_315.0, "1.2345678901232E+14"),
+            (100_000_000_000_001.0, "1.0E+14"),
         ] {
             assert_eq!(php_float_to_string(f), want, "{f:e}");
         }

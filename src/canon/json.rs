@@ -179,9 +179,25 @@ fn encode_string(bytes: &[u8], out: &mut String) -> Result<(), JsonError> {
 /// that read back to the same double, laid out by PHP's `php_gcvt` with precision 17 and `e`).
 #[must_use]
 pub fn php_float_repr(f: f64) -> String {
-    // `{:e}` gives the shortest round-trip digits, like zend_dtoa mode 0.
-    let (digits, decpt) = decimal_digits(&format!("{:e}", f.abs()));
+    let (digits, decpt) = shortest_digits(f.abs());
     php_gcvt_layout(f.is_sign_negative(), &digits, decpt, 17, 'e')
+}
+
+/// The digits `zend_dtoa` mode 0 gives for a non-negative finite float: the fewest significant
+/// digits that read back to the same double and, among those, the closest to it, a tie going
+/// to the even digit. Rust's `{:e}` gives the fewest digits but breaks a tie upwards
+/// (`1754837709210424.25` → `…424.3`, PHP `…424.2`), so the candidate of that length that is
+/// correctly rounded (`{:.N e}` rounds half to even) is preferred when it also reads back.
+fn shortest_digits(a: f64) -> (String, i32) {
+    let (digits, decpt) = decimal_digits(&format!("{a:e}"));
+    let rounded = format!("{:.*e}", digits.len().saturating_sub(1), a);
+    if rounded
+        .parse::<f64>()
+        .is_ok_and(|back| back.to_bits() == a.to_bits())
+    {
+        return decimal_digits(&rounded);
+    }
+    (digits, decpt)
 }
 
 /// Splits Rust's `{:e}` output (`d.ddde-7`) of a non-negative finite float into significant
@@ -555,6 +571,8 @@ mod tests {
             (0.1 + 0.2, "0.30000000000000004"),
             (100.0, "100"),
             (-1.5e-7, "-1.5e-7"),
+            // A tie between two shortest candidates goes to the even digit.
+            (1_754_837_709_210_424.2, "1754837709210424.2"),
         ] {
             assert_eq!(encode_value(&Value::Float(f)).as_deref(), Ok(want), "{f:e}");
         }
