@@ -19,9 +19,10 @@ fuzz_target!(|data: &[u8]| {
     // The top level plus at most max_nesting levels of brackets.
     assert!(depth <= limits.max_nesting + 1, "depth {depth}");
     let q = build_query(&p);
-    // Written back, a leaf is at least "k=" and the text is no bigger than ~3x the leaves' bytes.
+    // Written back, every output byte is owed to input bytes: a byte becomes at most `%XX` (3),
+    // a `[]` at most `%5B` + a 20-character integer key + `%5D` (26, i.e. 13 per input byte).
     assert!(
-        q.len() <= 3 * data.len() + 16 * leaves + 1,
+        q.len() <= 13 * data.len() + 2,
         "{} bytes from {}",
         q.len(),
         data.len()
