@@ -17,7 +17,7 @@
 //!   becomes a float; object keys go through PHP's symbol table (`"1"` → `1`, `"01"` stays),
 //!   and a repeated key keeps its first position with the last value.
 
-use super::tree::{Key, Params, PhpArray, Value};
+use super::tree::{Key, Params, PhpArray, Value, integer_like};
 
 /// Why a tree cannot be written as JSON, or a text cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -378,7 +378,12 @@ impl Parser<'_> {
             self.i += 1;
             self.skip_ws();
             let v = self.value()?;
-            a.insert(Key::from_bytes(&key), v);
+            // PHP's symbol table: "1" becomes the integer key 1 (as `Key::from_bytes`, no copy).
+            let key = match integer_like(&key) {
+                Some(n) => Key::Int(n),
+                None => Key::Str(key),
+            };
+            a.insert(key, v);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
