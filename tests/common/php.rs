@@ -275,5 +275,85 @@ impl Drop for PhpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.docroot);
+/// PHP's `serialize()` text of a value, for handing trees built in Rust to PHP (`unserialize`),
+/// binary safe. Floats are written with Rust's shortest round-trip form (`1e25`, `-0e0`), which
+/// PHP's `unserialize` reads back to the same double; NaN and ±INF as PHP writes them.
+pub fn serialize(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    serialize_into(v, &mut out);
+    out
+}
+
+/// [`serialize`] of an array (`a:N:{…}`).
+pub fn serialize_array(a: &PhpArray) -> Vec<u8> {
+    let mut out = Vec::new();
+    serialize_array_into(a, &mut out);
+    out
+}
+
+/// `serialize()` of a PHP list of byte strings (`[0 => s0, 1 => s1, …]`).
+pub fn serialize_strings<S: AsRef<[u8]>>(items: &[S]) -> Vec<u8> {
+    let mut a = PhpArray::new();
+    for s in items {
+        a.push(Value::Str(s.as_ref().to_vec()));
+    }
+    serialize_array(&a)
+}
+
+fn serialize_bytes(s: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("s:{}:\"", s.len()).as_bytes());
+    out.extend_from_slice(s);
+    out.extend_from_slice(b"\";");
+}
+
+fn serialize_array_into(a: &PhpArray, out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("a:{}:{{", a.len()).as_bytes());
+    for (k, v) in a.iter() {
+        match k {
+            Key::Int(n) => out.extend_from_slice(format!("i:{n};").as_bytes()),
+            Key::Str(s) => serialize_bytes(s, out),
+        }
+        serialize_into(v, out);
+    }
+    out.push(b'}');
+}
+
+fn serialize_into(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Str(s) => serialize_bytes(s, out),
+        Value::Int(n) => out.extend_from_slice(format!("i:{n};").as_bytes()),
+        Value::Float(f) => {
+            let text = if f.is_nan() {
+                "NAN".to_string()
+            } else if f.is_infinite() {
+                if *f > 0.0 { "INF" } else { "-INF" }.to_string()
+            } else {
+                format!("{f:e}")
+            };
+            out.extend_from_slice(format!("d:{text};").as_bytes());
+        }
+        Value::Bool(b) => out.extend_from_slice(if *b { b"b:1;" } else { b"b:0;" }),
+        Value::Null => out.extend_from_slice(b"N;"),
+        Value::Array(a) => serialize_array_into(a, out),
+    }
+}
+
+/// Order-sensitive structural equality of two values, as PHP's `===` sees arrays (same keys in
+/// the same order, same types), with floats compared bit for bit (so `-0.0` ≠ `0.0`, and a NaN
+/// equals the same NaN). `PartialEq` on [`PhpArray`] ignores order; this does not.
+pub fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && identical(va, vb))
+        }
+        _ => false,
     }
 }
