@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub fn server_dsn() -> String {
     static DSN: OnceLock<String> = OnceLock::new();
     DSN.get_or_init(|| {
-        if let Ok(d) = std::env::var("TIKI_TOKENS_TEST_DSN") {
-            if !d.is_empty() {
-                return d;
-            }
+        if let Ok(d) = std::env::var("TIKI_TOKENS_TEST_DSN")
+            && !d.is_empty()
+        {
+            return d;
         }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mariadb.sh");
         let out = std::process::Command::new("bash")
