@@ -140,15 +140,17 @@ fn a_locked_table_is_denied_within_the_timeout_and_a_killed_connection_is_replac
         assert!(g.is_ok(), "{engine:?}: after the lock: {g:?}");
 
         // The store's connections are killed while idle in its pool.
+        drop(locker);
         let db: String = query_value(&dsn, "SELECT DATABASE()").unwrap();
-        let mut admin = connect(&dsn);
-        let me: u64 = admin
-            .query_first("SELECT CONNECTION_ID()")
-            .unwrap()
-            .unwrap();
-        let victims: Vec<u64> = admin
-            .query(format!("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{db}' AND ID <> {me} AND COMMAND = 'Sleep'"))
-            .unwrap();
+        let mut admin = connect(&server.dsn);
+        let store_conns = |admin: &mut mysql::Conn| -> Vec<u64> {
+            admin
+                .query(format!(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{db}'"
+                ))
+                .unwrap()
+        };
+        let victims = store_conns(&mut admin);
         assert!(!victims.is_empty());
         for id in &victims {
             admin.query_drop(format!("KILL {id}")).unwrap();
@@ -158,6 +160,11 @@ fn a_locked_table_is_denied_within_the_timeout_and_a_killed_connection_is_replac
         let g = lookup(&s, &token);
         let killed = t.elapsed();
         assert!(g.is_ok(), "{engine:?}: after KILL: {g:?}");
+        let now = store_conns(&mut admin);
+        assert!(
+            !now.is_empty() && now.iter().all(|id| !victims.contains(id)),
+            "{victims:?} → {now:?}"
+        );
         println!(
             "{engine:?}: locked table (0.8 s read timeout): denied in {locked:?}; unlocked: granted in {after:?}; \
              {} killed connection(s): next lookup granted in {killed:?}",

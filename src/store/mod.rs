@@ -224,7 +224,10 @@ impl Store {
     /// round trip at all for a malformed token), and one conditional UPDATE when the token has
     /// limited hits.
     pub fn lookup(&self, token: &[u8], entry: &[u8], params: &Params) -> Result<Grant, Denial> {
-        lookup::lookup(self, token, entry, params)
+        self.guard(
+            || lookup::lookup(self, token, entry, params),
+            |m| Err(db_denial(m)),
+        )
     }
 
     /// Creates a token bound to `entry` and `params` for `groups` (SPEC section 2, "Minting"):
@@ -242,7 +245,7 @@ impl Store {
         groups: &[String],
         options: &CreateOptions,
     ) -> Result<Created> {
-        create::create(self, entry, params, groups, options)
+        self.guarded(|| create::create(self, entry, params, groups, options))
     }
 
     /// Creates a token for a full URL and returns the URL with `TOKEN=…` appended as the last
@@ -257,7 +260,7 @@ impl Store {
         groups: &[String],
         options: &CreateOptions,
     ) -> Result<(String, Created)> {
-        create::include_token(self, url, groups, options)
+        self.guarded(|| create::include_token(self, url, groups, options))
     }
 
     /// The row holding `token`, only if the token verifies against it (expiry and hits are not
@@ -266,7 +269,7 @@ impl Store {
     /// # Errors
     /// Database or schema failure.
     pub fn get(&self, token: &[u8]) -> Result<Option<TokenRow>> {
-        manage::get(self, token)
+        self.guarded(|| manage::get(self, token))
     }
 
     /// Every row, oldest first (`ORDER BY creation, tokenId`).
@@ -274,7 +277,7 @@ impl Store {
     /// # Errors
     /// Database or schema failure.
     pub fn list(&self) -> Result<Vec<TokenRow>> {
-        manage::list(self)
+        self.guarded(|| manage::list(self))
     }
 
     /// Deletes the row `token_id`. Returns its temporary user name when the row had
@@ -284,7 +287,7 @@ impl Store {
     /// # Errors
     /// Database or schema failure.
     pub fn delete(&self, token_id: i64) -> Result<Option<String>> {
-        manage::delete(self, token_id)
+        self.guarded(|| manage::delete(self, token_id))
     }
 
     /// Removes at most `limit` unusable rows: timed out (database clock), or out of hits
@@ -295,7 +298,7 @@ impl Store {
     /// # Errors
     /// Database or schema failure.
     pub fn purge(&self, limit: u32) -> Result<Vec<String>> {
-        manage::purge(self, limit)
+        self.guarded(|| manage::purge(self, limit))
     }
 
     /// Deletes every row; returns the temporary user names of createUser = 'y' rows.
@@ -303,7 +306,7 @@ impl Store {
     /// # Errors
     /// Database or schema failure.
     pub fn revoke_all(&self) -> Result<Vec<String>> {
-        manage::revoke_all(self)
+        self.guarded(|| manage::revoke_all(self))
     }
 
     /// Replaces the signing secret in `tiki_preferences` by a new one from the OS CSPRNG:
@@ -314,7 +317,7 @@ impl Store {
     /// [`Error::Config`] when the secret comes from the configuration (change it there);
     /// [`Error::Schema`] without a `tiki_preferences` table; database failure.
     pub fn rotate_secret(&self, revoke: bool) -> Result<Vec<String>> {
-        manage::rotate_secret(self, revoke)
+        self.guarded(|| manage::rotate_secret(self, revoke))
     }
 
     /// Tiki's own migration of SPEC section 1 (entry → MEDIUMTEXT, parameters → TEXT, `user`
@@ -325,7 +328,7 @@ impl Store {
     /// # Errors
     /// Database or schema failure (e.g. no ALTER privilege).
     pub fn migrate(&self) -> Result<MigrationReport> {
-        manage::migrate(self)
+        self.guarded(|| manage::migrate(self))
     }
 
     /// Which scheme new tokens get and why (for phpinfo and the migration warning).
@@ -333,7 +336,7 @@ impl Store {
     /// # Errors
     /// Database or schema failure.
     pub fn scheme_info(&self) -> Result<SchemeInfo> {
-        manage::scheme_info(self)
+        self.guarded(|| manage::scheme_info(self))
     }
 
     /// The connection state for phpinfo, from what the last use of the pool showed (no round
@@ -341,6 +344,29 @@ impl Store {
     #[must_use]
     pub fn connection_state(&self) -> String {
         self.conn.state()
+    }
+
+    /// Runs `f`, turning a panic (the mysql crate panics on some malformed server answers,
+    /// e.g. a connection out of step) into `on_panic(message)`: nothing unwinds out of the
+    /// store, and the pool is dropped so that no connection it held is used again.
+    fn guard<T>(&self, f: impl FnOnce() -> T, on_panic: impl FnOnce(String) -> T) -> T {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(v) => v,
+            Err(payload) => {
+                self.conn.reset();
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                on_panic(format!("internal error (connection pool reset): {what}"))
+            }
+        }
+    }
+
+    /// [`Store::guard`] for the operations that return [`crate::Error`].
+    fn guarded<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.guard(f, |m| Err(crate::Error::Database(m)))
     }
 
     /// The detected schema, detected now on first use (or after [`Store::forget_schema`]).
@@ -384,4 +410,25 @@ impl Store {
 /// A denial for a database failure (fail closed).
 fn db_denial(detail: impl Into<String>) -> Denial {
     Denial::new(crate::DenialReason::DatabaseError, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_is_a_denial_or_an_error() {
+        let store = Store::new(StoreConfig::new("mysql://u:p@127.0.0.1:1/db")).unwrap();
+        let denied: Result<(), Denial> = store.guard(|| panic!("boom"), |m| Err(db_denial(m)));
+        let d = denied.unwrap_err();
+        assert_eq!(d.reason, crate::DenialReason::DatabaseError);
+        assert!(d.detail.contains("boom"), "{d}");
+        let e: Result<()> = store.guarded(|| panic!("bang {}", 1));
+        assert!(matches!(e, Err(crate::Error::Database(m)) if m.contains("bang 1")));
+        assert!(
+            store
+                .connection_state()
+                .starts_with("error: internal error")
+        );
+    }
 }

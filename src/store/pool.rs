@@ -113,6 +113,13 @@ impl Connector {
         Ok(pool)
     }
 
+    /// Forgets the pool (after a panic inside the mysql crate): the next use makes a new one.
+    /// Connections of the old pool that are in use elsewhere finish their work and close.
+    pub(crate) fn reset(&self) {
+        *lock(&self.slot) = None;
+        *lock(&self.state) = State::Failed("internal error: the connection pool was reset".into());
+    }
+
     /// A connection from the pool (waiting at most the connect timeout for a free one).
     pub(crate) fn conn(&self) -> Result<PooledConn, mysql::Error> {
         let r = self.pool().and_then(|p| p.try_get_conn(self.wait));
