@@ -172,3 +172,43 @@ fn a_locked_table_is_denied_within_the_timeout_and_a_killed_connection_is_replac
         );
     }
 }
+
+#[test]
+fn unix_socket_and_the_servers_time_zone() {
+    let server = OwnServer::start("faults-socket");
+    // A server whose default time zone is not UTC: `creation` renders in it, for Tiki's PHP and
+    // for the store alike (which must never change its session's time zone).
+    connect(&server.dsn)
+        .query_drop("SET GLOBAL time_zone = '+05:00'")
+        .unwrap();
+    let dsn = server.fresh_database("socket");
+    create_table(&dsn, Variant::Tiki24, Engine::MyIsam);
+    let (id, token) = tiki24_mint(&dsn, &TikiRow::default());
+    let db = dsn.rsplit_once('/').unwrap().1.split('?').next().unwrap();
+    let socket = server.dir.join("sock");
+    let socket_dsn = format!("mysql://root@localhost/{db}?socket={}", socket.display());
+    let s = quick_store(&socket_dsn, Duration::from_secs(2));
+    let g = lookup(&s, &token).unwrap_or_else(|d| panic!("over the socket: {d}"));
+    assert_eq!(g.token_id, id);
+    let c = s
+        .create(
+            b"x.php",
+            &Params::new(),
+            &["G".to_string()],
+            &Default::default(),
+        )
+        .unwrap();
+    // Tiki's own SQL recomputes the minted token in a session of the server's default zone.
+    let md5: String = query_value(
+        &dsn,
+        &format!(
+            "SELECT MD5(CONCAT(tokenId, creation, timeout, entry, parameters, `groups`)) \
+             FROM tiki_auth_tokens WHERE tokenId = {}",
+            c.token_id
+        ),
+    )
+    .unwrap();
+    assert_eq!(md5, c.token);
+    let tz: String = query_value(&dsn, "SELECT @@SESSION.time_zone").unwrap();
+    assert_eq!(tz, "+05:00");
+}

@@ -84,6 +84,48 @@ fn fixture_vectors_on_every_table() {
         );
         assert_eq!(reason(r), DenialReason::ParamsMismatch, "{ctx}");
         assert_eq!(hits_in_db(&dsn, 3), 9, "{ctx}: denials consume nothing");
+
+        // The SPEC's row 4, with its MD5 and (on trunk tables, secret test-auth-token-secret)
+        // HMAC vector: the value verifies, and the row has long timed out.
+        let vectors: &[&str] = if variant == Variant::Tiki24 {
+            &["0ae3b4b86286ab68f5a66fb8c49da163"]
+        } else {
+            &[
+                "0ae3b4b86286ab68f5a66fb8c49da163",
+                "3e688670095cba622a5390a39c8c23b0ca641faf6bdff0cfccd7b3c35253fe85",
+            ]
+        };
+        for (i, v) in vectors.iter().enumerate() {
+            exec(&dsn, "DELETE FROM tiki_auth_tokens WHERE tokenId = 4");
+            exec(
+                &dsn,
+                &format!(
+                    "INSERT INTO tiki_auth_tokens (tokenId, creation, timeout, hits, maxhits, token, entry, \
+                     email, parameters, `groups`) VALUES (4, '2012-02-03 15:25:07', 5, 10, 10, '{v}', \
+                     'tiki-index.php', '', '{{\"page\":\"HomePage\"}}', '[\"Registered\"]')"
+                ),
+            );
+            let params = str_params(&[("page", "HomePage")]);
+            let r = store.lookup(v.as_bytes(), b"tiki-index.php", &params);
+            assert_eq!(reason(r), DenialReason::Expired, "{ctx}: vector {i}");
+            assert_eq!(
+                store.get(v.as_bytes()).unwrap().map(|r| r.token_id),
+                Some(4),
+                "{ctx}"
+            );
+            // One character off: not the row's value.
+            let mut off = v.to_string().into_bytes();
+            off[0] = if off[0] == b'0' { b'1' } else { b'0' };
+            exec(
+                &dsn,
+                &format!(
+                    "UPDATE tiki_auth_tokens SET token = '{}' WHERE tokenId = 4",
+                    String::from_utf8_lossy(&off)
+                ),
+            );
+            let r = store.lookup(&off, b"tiki-index.php", &params);
+            assert_eq!(reason(r), DenialReason::BadSignature, "{ctx}: vector {i}");
+        }
     }
 }
 

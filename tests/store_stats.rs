@@ -150,6 +150,19 @@ fn statements_per_lookup_and_the_query_plan() {
                 selects.push(arg.clone());
             }
         }
+        // The session set-up of a new connection: strict mode added, the time zone untouched.
+        let setup: Vec<&String> = log
+            .iter()
+            .filter(|(cmd, arg)| cmd == "Query" && arg.starts_with("SET"))
+            .map(|(_, arg)| arg)
+            .collect();
+        assert_eq!(setup.len(), 1, "{ctx}: {log:?}");
+        assert!(setup[0].contains("STRICT_ALL_TABLES"), "{ctx}: {setup:?}");
+        assert!(
+            log.iter()
+                .all(|(_, arg)| !arg.to_lowercase().contains("time_zone")),
+            "{ctx}: {log:?}"
+        );
         assert_eq!(
             selects.len(),
             if signed.is_some() { 2 } else { 1 },

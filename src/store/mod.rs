@@ -417,6 +417,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_store_is_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Store>();
+    }
+
+    #[test]
     fn a_panic_inside_is_a_denial_or_an_error() {
         let store = Store::new(StoreConfig::new("mysql://u:p@127.0.0.1:1/db")).unwrap();
         let denied: Result<(), Denial> = store.guard(|| panic!("boom"), |m| Err(db_denial(m)));
