@@ -29,12 +29,13 @@ struct Slot {
     pool: Pool,
 }
 
-/// What phpinfo shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum State {
-    NotConnected,
-    Connected(String),
-    Failed(String),
+/// What phpinfo shows: the server's version once known, and the last connection failure
+/// (cleared by the next success).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct State {
+    ever_connected: bool,
+    version: Option<String>,
+    error: Option<String>,
 }
 
 /// MySQL/MariaDB server error codes that mean "this connection is gone" although they arrive
@@ -85,7 +86,7 @@ impl Connector {
             wait,
             password,
             slot: Mutex::new(None),
-            state: Mutex::new(State::NotConnected),
+            state: Mutex::new(State::default()),
         }
     }
 
@@ -117,7 +118,7 @@ impl Connector {
     /// Connections of the old pool that are in use elsewhere finish their work and close.
     pub(crate) fn reset(&self) {
         *lock(&self.slot) = None;
-        *lock(&self.state) = State::Failed("internal error: the connection pool was reset".into());
+        lock(&self.state).error = Some("internal error: the connection pool was reset".into());
     }
 
     /// A connection from the pool (waiting at most the connect timeout for a free one).
@@ -169,32 +170,35 @@ impl Connector {
 
     /// Records a success and the server's version (for phpinfo).
     pub(crate) fn connected(&self, version: &str) {
-        *lock(&self.state) = State::Connected(version.to_string());
+        let mut s = lock(&self.state);
+        s.ever_connected = true;
+        s.version = Some(version.to_string());
+        s.error = None;
     }
 
-    /// Records a success when the version is already known.
+    /// Records a success.
     pub(crate) fn ok(&self) {
         let mut s = lock(&self.state);
-        if !matches!(*s, State::Connected(_)) {
-            *s = State::Connected(String::new());
-        }
+        s.ever_connected = true;
+        s.error = None;
     }
 
     fn failed(&self, e: &mysql::Error) {
         // A statement error does not say the connection is bad.
         if fault(e) != Fault::Statement {
-            *lock(&self.state) = State::Failed(self.describe(e));
+            lock(&self.state).error = Some(self.describe(e));
         }
     }
 
     /// The connection state for phpinfo: "not connected", "connected (server version X)",
     /// "error: …". Never a password.
     pub(crate) fn state(&self) -> String {
-        match &*lock(&self.state) {
-            State::NotConnected => "not connected".into(),
-            State::Connected(v) if v.is_empty() => "connected".into(),
-            State::Connected(v) => format!("connected (server version {v})"),
-            State::Failed(m) => format!("error: {m}"),
+        let s = lock(&self.state);
+        match (&s.error, &s.version, s.ever_connected) {
+            (Some(m), _, _) => format!("error: {m}"),
+            (None, Some(v), _) => format!("connected (server version {v})"),
+            (None, None, true) => "connected".into(),
+            (None, None, false) => "not connected".into(),
         }
     }
 
