@@ -99,7 +99,10 @@ fn server_stopped_and_started_again() {
     let g = lookup(&s, &token);
     let up = t.elapsed();
     assert!(g.is_ok(), "the same store works again: {g:?}");
-    assert!(s.connection_state().starts_with("connected (server version "));
+    assert!(
+        s.connection_state()
+            .starts_with("connected (server version ")
+    );
     println!("server down: denied in {down:?}; back up: first lookup granted in {up:?}");
 }
 
