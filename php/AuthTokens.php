@@ -323,7 +323,9 @@ class AuthTokens
         if ($parameters) {
             $url .= '?' . http_build_query($parameters, '', '&');
         }
-        include_once 'tiki-sefurl.php';
+        if (stream_resolve_include_path('tiki-sefurl.php') !== false) {
+            include_once 'tiki-sefurl.php';
+        }
         if (function_exists('filter_out_sefurl')) {
             $url = filter_out_sefurl($url);
         }

@@ -15,10 +15,15 @@ fn run_php_test(file: &str) {
     let repo = ext::repo();
     let path = repo.join("php/tests").join(file);
     let repo_text = repo.to_str().expect("UTF-8 repository path");
+    let extension = ext::extension();
     let run = ext::run_php_test_file(
         &path,
         &[("tiki_tokens.dsn", &dsn)],
-        &[("TIKI_TOKENS_TEST_DB", &dsn), ("TIKI_TOKENS_REPO", repo_text)],
+        &[
+            ("TIKI_TOKENS_TEST_DB", &dsn),
+            ("TIKI_TOKENS_REPO", repo_text),
+            ("TIKI_TOKENS_EXT", extension.to_str().expect("UTF-8 extension path")),
+        ],
     );
     let last = run.stdout.lines().last().unwrap_or("").to_string();
     let counts: Option<(u32, u32)> = last
