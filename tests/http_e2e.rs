@@ -49,14 +49,22 @@ impl Drop for TempDir {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Lays out a docroot: php/AuthTokens.php beside a `www` with the front scripts, plus a
 /// directory whose name has a space, and starts `php -S` with 8 workers.
 fn start_server(dsn: &str) -> Server {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tmp = std::env::temp_dir().join(format!("tiki-tokens-e2e-{}-{}", std::process::id(), free_port()));
+    let tmp = std::env::temp_dir().join(format!(
+        "tiki-tokens-e2e-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
     let www = tmp.join("www");
     std::fs::create_dir_all(www.join("my dir")).unwrap();
     std::fs::copy(repo.join("php/AuthTokens.php"), tmp.join("AuthTokens.php")).unwrap();
@@ -85,7 +93,11 @@ fn start_server(dsn: &str) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("start php -S");
-    let server = Server { child, port, _docroot: TempDir(tmp) };
+    let server = Server {
+        child,
+        port,
+        _docroot: TempDir(tmp),
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "php -S did not start");
@@ -112,7 +124,18 @@ fn mint(dsn: &str, url: &str, hits: i64) -> String {
 /// GET with curl (no globbing, no path normalisation): (status, X-Token-Result header).
 fn get(url: &str) -> (u16, String) {
     let out = Command::new("curl")
-        .args(["-s", "-g", "--path-as-is", "-D", "-", "-o", "/dev/null", "--max-time", "20", url])
+        .args([
+            "-s",
+            "-g",
+            "--path-as-is",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "--max-time",
+            "20",
+            url,
+        ])
         .output()
         .expect("run curl");
     let head = String::from_utf8_lossy(&out.stdout).to_string();
@@ -134,7 +157,9 @@ fn get(url: &str) -> (u16, String) {
 fn granted(url: &str) -> bool {
     let (status, result) = get(url);
     assert!(
-        (status == 200 && result == "granted") || (status == 403 && result.starts_with("denied")) || result == "none",
+        (status == 200 && result == "granted")
+            || (status == 403 && result.starts_with("denied"))
+            || result == "none",
         "unexpected response {status} {result:?} for {url}"
     );
     status == 200 && result == "granted"
@@ -164,22 +189,46 @@ fn variants(url: &str, base: &str) -> Vec<(String, String)> {
         ps.push(token_pair.to_string());
         ps
     };
-    out.push(("param added".into(), join(&with_token([owned.clone(), vec!["extra=1".into()]].concat()))));
+    out.push((
+        "param added".into(),
+        join(&with_token(
+            [owned.clone(), vec!["extra=1".into()]].concat(),
+        )),
+    ));
     if !owned.is_empty() {
-        out.push(("param removed".into(), join(&with_token(owned[1..].to_vec()))));
+        out.push((
+            "param removed".into(),
+            join(&with_token(owned[1..].to_vec())),
+        ));
         let mut changed = owned.clone();
         let last = changed.last_mut().unwrap();
         let flipped = if last.ends_with('x') { 'y' } else { 'x' };
         last.push(flipped);
-        out.push(("value changed by one byte".into(), join(&with_token(changed))));
+        out.push((
+            "value changed by one byte".into(),
+            join(&with_token(changed)),
+        ));
     }
     // Another script that exists in the docroot: tiki-download_file.php, or tiki-index.php when
     // the token is for tiki-download_file.php.
     let origin_end = path.find("://").map_or(0, |i| i + 3);
-    let origin = &path[..origin_end + path[origin_end..].find('/').unwrap_or(path.len() - origin_end)];
-    let other = if base == "tiki-download_file.php" { "tiki-index.php" } else { "tiki-download_file.php" };
+    let origin = &path[..origin_end
+        + path[origin_end..]
+            .find('/')
+            .unwrap_or(path.len() - origin_end)];
+    let other = if base == "tiki-download_file.php" {
+        "tiki-index.php"
+    } else {
+        "tiki-download_file.php"
+    };
     let other_script = format!("{origin}/{other}");
-    out.push(("another script".into(), format!("{other_script}?{}{frag}", with_token(owned.clone()).join("&"))));
+    out.push((
+        "another script".into(),
+        format!(
+            "{other_script}?{}{frag}",
+            with_token(owned.clone()).join("&")
+        ),
+    ));
     let mut lower = owned.clone();
     lower.push(token_pair.replacen("TOKEN=", "token=", 1));
     out.push(("TOKEN in lower case".into(), join(&lower)));
@@ -195,10 +244,16 @@ fn exact_url_is_granted_and_every_variant_denied() {
     let server = start_server(&dsn);
     let origin = format!("http://127.0.0.1:{}", server.port);
     let cases: &[(&str, &str)] = &[
-        ("tiki-ajax_services.php", "controller=tracker&action=export_items&trackerId=3&separator=%2C&listfields[]=2&listfields[]=3"),
+        (
+            "tiki-ajax_services.php",
+            "controller=tracker&action=export_items&trackerId=3&separator=%2C&listfields[]=2&listfields[]=3",
+        ),
         ("tiki-index.php", "page=Percent%25Sign&x=%2526"),
         ("tiki-index.php", "page=Home+Page&q=a%20b&plus=%2B"),
-        ("tiki-index.php", "filter[status][0]=o&filter[status][1]=p&filter[type]=x"),
+        (
+            "tiki-index.php",
+            "filter[status][0]=o&filter[status][1]=p&filter[type]=x",
+        ),
         ("tiki-index.php", "page=%C3%A9t%C3%A9&lang=fr"),
         ("tiki-index.php", "empty=&zero=0&page=A"),
         ("tiki-index.php", "token=lower&page=A"),
@@ -222,7 +277,10 @@ fn exact_url_is_granted_and_every_variant_denied() {
             if variant == url {
                 continue;
             }
-            assert!(!granted(&variant), "{what} was granted: {variant} (minted {url})");
+            assert!(
+                !granted(&variant),
+                "{what} was granted: {variant} (minted {url})"
+            );
             checked += 1;
         }
         // `01` for `1`: numeric-looking values must compare as bytes.
@@ -234,7 +292,10 @@ fn exact_url_is_granted_and_every_variant_denied() {
         // The exact URL is still granted after all the denied variants.
         assert!(granted(&url), "exact URL denied after variants: {url}");
     }
-    println!("http e2e: {checked} requests checked, {} minted URLs", cases.len());
+    println!(
+        "http e2e: {checked} requests checked, {} minted URLs",
+        cases.len()
+    );
 }
 
 #[test]
@@ -244,7 +305,10 @@ fn n_hits_grant_exactly_n_of_16_parallel_clients() {
     for n in [1_usize, 5] {
         let url = mint(
             &dsn,
-            &format!("http://127.0.0.1:{}/tiki-index.php?page=Race&n={n}", server.port),
+            &format!(
+                "http://127.0.0.1:{}/tiki-index.php?page=Race&n={n}",
+                server.port
+            ),
             n as i64,
         );
         let handles: Vec<_> = (0..16)
@@ -253,7 +317,11 @@ fn n_hits_grant_exactly_n_of_16_parallel_clients() {
                 std::thread::spawn(move || granted(&u))
             })
             .collect();
-        let grants = handles.into_iter().map(|h| h.join().unwrap()).filter(|g| *g).count();
+        let grants = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|g| *g)
+            .count();
         println!("http e2e: hits={n}: {grants} of 16 parallel requests granted");
         assert_eq!(grants, n, "hits={n}");
         assert!(!granted(&url), "granted after its {n} hits were used");

@@ -15,7 +15,10 @@ pub struct QueryLimits {
 
 impl Default for QueryLimits {
     fn default() -> Self {
-        Self { max_input_vars: 1000, max_nesting: 64 }
+        Self {
+            max_input_vars: 1000,
+            max_nesting: 64,
+        }
     }
 }
 

@@ -80,7 +80,12 @@ struct Unserializer<'a> {
 
 impl Unserializer<'_> {
     fn expect(&mut self, c: u8) {
-        assert_eq!(self.b.get(self.i), Some(&c), "serialize format at byte {}", self.i);
+        assert_eq!(
+            self.b.get(self.i),
+            Some(&c),
+            "serialize format at byte {}",
+            self.i
+        );
         self.i += 1;
     }
     fn until(&mut self, c: u8) -> &[u8] {
@@ -96,7 +101,10 @@ impl Unserializer<'_> {
     where
         T::Err: std::fmt::Debug,
     {
-        std::str::from_utf8(self.until(end)).unwrap().parse().unwrap()
+        std::str::from_utf8(self.until(end))
+            .unwrap()
+            .parse()
+            .unwrap()
     }
     fn string(&mut self) -> Vec<u8> {
         let len: usize = self.num(b':');
