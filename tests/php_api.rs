@@ -22,7 +22,10 @@ fn run_php_test(file: &str) {
         &[
             ("TIKI_TOKENS_TEST_DB", &dsn),
             ("TIKI_TOKENS_REPO", repo_text),
-            ("TIKI_TOKENS_EXT", extension.to_str().expect("UTF-8 extension path")),
+            (
+                "TIKI_TOKENS_EXT",
+                extension.to_str().expect("UTF-8 extension path"),
+            ),
         ],
     );
     let last = run.stdout.lines().last().unwrap_or("").to_string();
@@ -30,7 +33,11 @@ fn run_php_test(file: &str) {
         .strip_suffix(" failed")
         .and_then(|s| s.split_once(" passed, "))
         .and_then(|(p, f)| Some((p.parse().ok()?, f.parse().ok()?)));
-    let failures: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
+    let failures: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .collect();
     assert!(
         run.status.success() && matches!(counts, Some((p, 0)) if p > 0),
         "{file}: {last}\n{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
@@ -95,7 +102,12 @@ fn reflect(of_stub: bool) -> BTreeSet<String> {
     } else {
         ext::run_php(&[script, "ext"], &[], &[], Duration::from_secs(60))
     };
-    assert!(run.status.success(), "reflect.php failed: {}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.status.success(),
+        "reflect.php failed: {}\n{}",
+        run.stdout,
+        run.stderr
+    );
     run.stdout.lines().map(str::to_string).collect()
 }
 
@@ -103,15 +115,26 @@ fn reflect(of_stub: bool) -> BTreeSet<String> {
 fn stubs_match_the_extension() {
     let ext = reflect(false);
     let stub = reflect(true);
-    assert!(ext.iter().any(|l| l.starts_with("class TikiTokens\\Store")), "no Store class in {ext:?}");
+    assert!(
+        ext.iter().any(|l| l.starts_with("class TikiTokens\\Store")),
+        "no Store class in {ext:?}"
+    );
     assert!(ext.len() > 40, "too little reflected: {ext:?}");
     let missing: Vec<&String> = ext.difference(&stub).collect();
     let extra: Vec<&String> = stub.difference(&ext).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "the stub differs from the extension\nin the extension, not in the stub:\n  {}\nin the stub, not in the extension:\n  {}",
-        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "),
-        extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  ")
+        missing
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  "),
+        extra
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  ")
     );
     eprintln!("stubs: {} reflected items match", ext.len());
 }
@@ -137,21 +160,50 @@ fn phpinfo_shows_neither_password_nor_secret() {
     let with_password = dsn.replacen("root@", &format!("root:{PASSWORD}@"), 1);
     assert_ne!(with_password, dsn, "DSN without root@: {dsn}");
     for args in [&["--ri", "tiki_tokens"][..], &["-i"][..]] {
-        let run = ext::run_php(args, &[("tiki_tokens.dsn", &with_password)], &[], Duration::from_secs(60));
+        let run = ext::run_php(
+            args,
+            &[("tiki_tokens.dsn", &with_password)],
+            &[],
+            Duration::from_secs(60),
+        );
         assert!(run.status.success(), "{args:?}: {}", run.stderr);
-        assert!(run.stdout.contains("tiki_tokens support"), "{args:?}: no section:\n{}", run.stdout);
-        assert!(run.stdout.contains("root:***@"), "{args:?}: the masked DSN is missing:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains("tiki_tokens support"),
+            "{args:?}: no section:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("root:***@"),
+            "{args:?}: the masked DSN is missing:\n{}",
+            run.stdout
+        );
         for out in [&run.stdout, &run.stderr] {
-            assert!(!out.contains(PASSWORD), "{args:?} shows the password:\n{out}");
+            assert!(
+                !out.contains(PASSWORD),
+                "{args:?} shows the password:\n{out}"
+            );
         }
     }
 
     // A working DSN: the scheme is shown, the secret is not.
     for args in [&["--ri", "tiki_tokens"][..], &["-i"][..]] {
-        let run = ext::run_php(args, &[("tiki_tokens.dsn", &dsn)], &[], Duration::from_secs(60));
+        let run = ext::run_php(
+            args,
+            &[("tiki_tokens.dsn", &dsn)],
+            &[],
+            Duration::from_secs(60),
+        );
         assert!(run.status.success(), "{args:?}: {}", run.stderr);
-        assert!(run.stdout.contains("token scheme => signed"), "{args:?}: scheme missing:\n{}", run.stdout);
-        assert!(run.stdout.contains("connection state"), "{args:?}: state missing:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains("token scheme => signed"),
+            "{args:?}: scheme missing:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("connection state"),
+            "{args:?}: state missing:\n{}",
+            run.stdout
+        );
         for out in [&run.stdout, &run.stderr] {
             assert!(!out.contains(SECRET), "{args:?} shows the secret:\n{out}");
         }
@@ -160,7 +212,21 @@ fn phpinfo_shows_neither_password_nor_secret() {
     // Tiki 24's table: legacy tokens and the loud warning.
     let legacy = db::fresh_database("phpinfo_legacy");
     db::run_sql(&legacy, db::TIKI24_SQL);
-    let run = ext::run_php(&["--ri", "tiki_tokens"], &[("tiki_tokens.dsn", &legacy)], &[], Duration::from_secs(60));
-    assert!(run.stdout.contains("token scheme => legacy"), "legacy scheme missing:\n{}", run.stdout);
-    assert!(run.stdout.contains("WARNING => tiki_auth_tokens has not been migrated"), "warning missing:\n{}", run.stdout);
+    let run = ext::run_php(
+        &["--ri", "tiki_tokens"],
+        &[("tiki_tokens.dsn", &legacy)],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert!(
+        run.stdout.contains("token scheme => legacy"),
+        "legacy scheme missing:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("WARNING => tiki_auth_tokens has not been migrated"),
+        "warning missing:\n{}",
+        run.stdout
+    );
 }

@@ -18,7 +18,11 @@ pub fn extension() -> PathBuf {
         panic!("TIKI_TOKENS_EXT is not set: {how}");
     };
     let path = PathBuf::from(path);
-    assert!(path.is_file(), "TIKI_TOKENS_EXT={} is not a file: {how}", path.display());
+    assert!(
+        path.is_file(),
+        "TIKI_TOKENS_EXT={} is not a file: {how}",
+        path.display()
+    );
     path.canonicalize().expect("canonical extension path")
 }
 
@@ -30,7 +34,10 @@ pub fn repo() -> PathBuf {
 /// `-d name="value"`: quoted, so that `=`, `?` and `&` in a DSN survive PHP's INI parser
 /// (unquoted, `-d tiki_tokens.dsn=mysql://…?prefer_socket=false` is cut at the second `=`).
 pub fn ini_arg(name: &str, value: &str) -> String {
-    assert!(!value.contains('"'), "INI value with a double quote: {value}");
+    assert!(
+        !value.contains('"'),
+        "INI value with a double quote: {value}"
+    );
     format!("{name}=\"{value}\"")
 }
 
@@ -47,15 +54,28 @@ pub struct PhpRun {
 
 /// Runs `php -n -d extension=<ext> [-d ini…] <args…>` with extra environment, killing it after
 /// `limit` (a hung PHP fails the test instead of hanging it).
-pub fn run_php(args: &[&str], ini: &[(&str, &str)], env: &[(&str, &str)], limit: Duration) -> PhpRun {
+pub fn run_php(
+    args: &[&str],
+    ini: &[(&str, &str)],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> PhpRun {
     let php = std::env::var_os("PHP").map_or_else(|| PathBuf::from("php"), PathBuf::from);
     let mut cmd = Command::new(&php);
-    cmd.arg("-n").arg("-d").arg(format!("extension={}", extension().display()));
+    cmd.arg("-n")
+        .arg("-d")
+        .arg(format!("extension={}", extension().display()));
     for (name, value) in ini {
         cmd.arg("-d").arg(ini_arg(name, value));
     }
-    cmd.args(args).envs(env.iter().copied()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", php.display()));
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", php.display()));
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let reader_out = std::thread::spawn(move || {
@@ -89,7 +109,16 @@ pub fn run_php(args: &[&str], ini: &[(&str, &str)], env: &[(&str, &str)], limit:
 
 /// Runs one PHP test file of `php/tests/` (assertions on, exceptions on failure).
 pub fn run_php_test_file(file: &Path, ini: &[(&str, &str)], env: &[(&str, &str)]) -> PhpRun {
-    let mut all_ini = vec![("zend.assertions", "1"), ("assert.exception", "1"), ("memory_limit", "512M")];
+    let mut all_ini = vec![
+        ("zend.assertions", "1"),
+        ("assert.exception", "1"),
+        ("memory_limit", "512M"),
+    ];
     all_ini.extend_from_slice(ini);
-    run_php(&[file.to_str().expect("UTF-8 path")], &all_ini, env, Duration::from_secs(300))
+    run_php(
+        &[file.to_str().expect("UTF-8 path")],
+        &all_ini,
+        env,
+        Duration::from_secs(300),
+    )
 }
