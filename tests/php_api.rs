@@ -156,32 +156,37 @@ fn phpinfo_shows_neither_password_nor_secret() {
     };
     assert_eq!(secret_in_db, SECRET);
 
-    // A password in the DSN (root has none here, so the connection is refused).
+    // A password in the DSN (root has none here, so the connection is refused), in the user
+    // info or as a query parameter.
     let with_password = dsn.replacen("root@", &format!("root:{PASSWORD}@"), 1);
     assert_ne!(with_password, dsn, "DSN without root@: {dsn}");
-    for args in [&["--ri", "tiki_tokens"][..], &["-i"][..]] {
-        let run = ext::run_php(
-            args,
-            &[("tiki_tokens.dsn", &with_password)],
-            &[],
-            Duration::from_secs(60),
-        );
-        assert!(run.status.success(), "{args:?}: {}", run.stderr);
-        assert!(
-            run.stdout.contains("tiki_tokens support"),
-            "{args:?}: no section:\n{}",
-            run.stdout
-        );
-        assert!(
-            run.stdout.contains("root:***@"),
-            "{args:?}: the masked DSN is missing:\n{}",
-            run.stdout
-        );
-        for out in [&run.stdout, &run.stderr] {
-            assert!(
-                !out.contains(PASSWORD),
-                "{args:?} shows the password:\n{out}"
+    let sep = if dsn.contains('?') { '&' } else { '?' };
+    let in_query = format!("{dsn}{sep}password={PASSWORD}");
+    for (bad, masked) in [(&with_password, "root:***@"), (&in_query, "password=***")] {
+        for args in [&["--ri", "tiki_tokens"][..], &["-i"][..]] {
+            let run = ext::run_php(
+                args,
+                &[("tiki_tokens.dsn", bad)],
+                &[],
+                Duration::from_secs(60),
             );
+            assert!(run.status.success(), "{args:?}: {}", run.stderr);
+            assert!(
+                run.stdout.contains("tiki_tokens support"),
+                "{args:?}: no section:\n{}",
+                run.stdout
+            );
+            assert!(
+                run.stdout.contains(masked),
+                "{args:?}: the masked DSN is missing:\n{}",
+                run.stdout
+            );
+            for out in [&run.stdout, &run.stderr] {
+                assert!(
+                    !out.contains(PASSWORD),
+                    "{args:?} shows the password:\n{out}"
+                );
+            }
         }
     }
 
