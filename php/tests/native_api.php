@@ -231,7 +231,7 @@ test('delete: the temporary user of a createUser row', function () {
 test('purge: expired and used-up rows, within the limit', function () {
     $dsn = fresh_db('trunk');
     $store = new Store($dsn);
-    $used = $store->create('/u.php', [], ['G'], ['createUser' => true, 'userPrefix' => 'g']);
+    $used = $store->create('/u.php', [], ['G'], ['createUser' => true, 'userPrefix' => 'g', 'hits' => 1]);
     assert($store->lookup($used['token'], '/u.php', []) instanceof Grant); // its one hit
     $live = $store->create('/l.php', [], ['G']);
     // Dead now: fixture rows 1 and 2 (expired) and row 4 (no hits left).

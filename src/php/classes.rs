@@ -243,8 +243,7 @@ impl Store {
         options: ArrayArg,
     ) -> PhpResult<ZBox<ZendHashTable>> {
         guard(|| {
-            let mut params = params_from_php(params).map_err(conv)?;
-            take_token(&mut params);
+            let params = params_from_php(params).map_err(conv)?;
             let groups = strings_from_php(groups, "groups").map_err(conv)?;
             let options = match options.table() {
                 Some(t) => create_options(t, "").map_err(to_php)?,

@@ -5,14 +5,16 @@
 
 use crate::error::Result;
 use crate::store::{Store, StoreConfig};
+use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Bound on the configurations kept per process: a script that makes stores with ever new
-/// secrets or caps gets working stores past this many, just not shared ones.
+/// Bound on the configurations kept per process. Past it, the least recently used one leaves
+/// the registry (objects still holding it keep working; its pool closes with the last of them),
+/// so a script that makes stores with ever new DSNs, secrets or caps cannot grow it without
+/// bound.
 pub const MAX_STORES: usize = 16;
 
 /// A store shared by every `TikiTokens\Store` object with the same configuration, with the
@@ -67,9 +69,10 @@ impl Key {
     }
 }
 
-fn registry() -> &'static Mutex<HashMap<Key, Arc<Shared>>> {
-    static REGISTRY: OnceLock<Mutex<HashMap<Key, Arc<Shared>>>> = OnceLock::new();
-    REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
+/// The stores, least recently used first.
+fn registry() -> &'static Mutex<IndexMap<Key, Arc<Shared>>> {
+    static REGISTRY: OnceLock<Mutex<IndexMap<Key, Arc<Shared>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(IndexMap::new()))
 }
 
 /// The shared store for this configuration, made on first use.
@@ -82,16 +85,21 @@ pub fn get_or_create(config: StoreConfig) -> Result<Arc<Shared>> {
     let mut map = registry()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(shared) = map.get(&key) {
-        return Ok(Arc::clone(shared));
+    if let Some(index) = map.get_index_of(&key) {
+        let last = map.len() - 1;
+        map.move_index(index, last);
+        if let Some((_, shared)) = map.get_index(last) {
+            return Ok(Arc::clone(shared));
+        }
     }
     let shared = Arc::new(Shared {
         store: Store::new(config)?,
         last_purge: AtomicI64::new(i64::MIN),
     });
-    if map.len() < MAX_STORES {
-        map.insert(key, Arc::clone(&shared));
+    while map.len() >= MAX_STORES {
+        map.shift_remove_index(0);
     }
+    map.insert(key, Arc::clone(&shared));
     Ok(shared)
 }
 
