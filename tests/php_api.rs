@@ -235,3 +235,124 @@ fn phpinfo_shows_neither_password_nor_secret() {
         run.stdout
     );
 }
+
+/// Kills the PHP built-in web server when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One GET through a plain TCP connection; the response body.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to php -S");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_string())
+}
+
+/// The ids of the server connections open on `db`.
+fn connection_ids(dsn: &str, db: &str) -> BTreeSet<u64> {
+    use mysql::prelude::Queryable;
+    let mut conn = db::connect(dsn);
+    conn.exec(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+        (db,),
+    )
+    .expect("processlist")
+    .into_iter()
+    .collect()
+}
+
+/// One pool per PHP process, reused across requests: five requests to `php -S` (one process),
+/// each making `new TikiTokens\Store()` and a lookup, use the same server connection.
+#[test]
+fn one_pool_per_process_across_requests() {
+    let dsn = db::fresh_database("pool_reuse");
+    db::run_sql(&dsn, db::TIKI24_SQL);
+    db::run_sql(&dsn, db::FIXTURE_SQL);
+    db::run_sql(
+        &dsn,
+        "UPDATE tiki_auth_tokens SET hits = -1 WHERE tokenId = 3;",
+    );
+    let db_name = dsn
+        .rsplit_once('/')
+        .map(|(_, d)| d.split('?').next().unwrap_or(d))
+        .expect("db name")
+        .to_string();
+
+    let root = std::env::temp_dir().join(format!("tiki-tokens-pool-{}", std::process::id()));
+    std::fs::create_dir_all(&root).expect("docroot");
+    std::fs::write(
+        root.join("index.php"),
+        "<?php $s = new TikiTokens\\Store(); \
+         $r = $s->lookup('e2990f7983b7b6c46b3987536aa38d32', 'tiki-index.php', []); \
+         echo get_class($r), ' ', getmypid();",
+    )
+    .expect("index.php");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = std::process::Command::new("php")
+        .args(["-n", "-d"])
+        .arg(format!("extension={}", ext::extension().display()))
+        .arg("-d")
+        .arg(ext::ini_arg("tiki_tokens.dsn", &dsn))
+        .arg("-S")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-t")
+        .arg(&root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("php -S");
+    let _server = Server(child);
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "php -S did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut seen: Option<(String, BTreeSet<u64>)> = None;
+    for i in 0..5 {
+        let body = http_get(port, "/index.php");
+        let (class, pid) = body
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("request {i}: {body:?}"));
+        assert_eq!(class, "TikiTokens\\Grant", "request {i}: {body}");
+        let ids = connection_ids(&dsn, &db_name);
+        assert!(
+            !ids.is_empty(),
+            "request {i}: no connection of the pool is open"
+        );
+        match &seen {
+            None => seen = Some((pid.to_string(), ids)),
+            Some((first_pid, first_ids)) => {
+                assert_eq!(
+                    pid, first_pid,
+                    "php -S serves every request from one process"
+                );
+                assert_eq!(
+                    &ids, first_ids,
+                    "request {i} used other connections: a new pool?"
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
