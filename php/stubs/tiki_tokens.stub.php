@@ -121,6 +121,12 @@ namespace TikiTokens {
         public function lookup(mixed $token, string $entry, array $params): mixed {}
 
         /**
+         * Binds a new token to $entry and $params. Only what a request can carry back is accepted
+         * in $params: strings, ints (matched by their decimal string) and non-empty arrays of
+         * them; a float, bool, null, empty array, a TOKEN parameter or a name PHP would rewrite
+         * (a space or dot before the first "[") is an InvalidInputException, never a token that
+         * can never match.
+         *
          * @param array{timeout?: ?int, hits?: ?int, email?: string, createUser?: bool,
          *              userPrefix?: string, user?: ?string, data?: ?array} $options
          * @return array{tokenId: int, token: string, scheme: string}

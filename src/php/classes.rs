@@ -230,7 +230,8 @@ impl Store {
         }
     }
 
-    /// Creates a token for `$entry` and `$params` granting `$groups`. Options (Tiki's
+    /// Creates a token for `$entry` and `$params` granting `$groups` (the store refuses params
+    /// no request can carry back: floats, booleans, null, empty arrays, `TOKEN`). Options (Tiki's
     /// `$arguments`): `timeout`, `hits` (ints; 0 or absent = the cap, -1 = unlimited, capped),
     /// `email`, `createUser` (bool), `userPrefix`, `user` (creator), `data` (array, stored as
     /// JSON). Returns `['tokenId' => int, 'token' => string, 'scheme' => 'legacy'|'signed']`.
