@@ -23,7 +23,6 @@ use super::exceptions::{
 };
 use super::functions;
 #[allow(unused_imports)]
-use super::pending::PendingStoreApi;
 use super::registry;
 use crate::error::Error;
 use crate::token::Scheme;
