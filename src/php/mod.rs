@@ -21,5 +21,4 @@ mod exceptions;
 mod functions;
 mod module;
 mod options;
-mod pending;
 mod registry;

@@ -22,8 +22,6 @@ use super::exceptions::{
     panic_text,
 };
 use super::functions;
-#[allow(unused_imports)]
-use super::pending::PendingStoreApi;
 use super::registry;
 use crate::error::Error;
 use crate::token::Scheme;
