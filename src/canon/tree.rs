@@ -5,8 +5,8 @@
 //! regardless of order (SPEC: "arrays compare recursively as maps").
 
 use indexmap::IndexMap;
-use rustc_hash::FxBuildHasher;
 use indexmap::map::Entry;
+use rustc_hash::FxBuildHasher;
 
 /// A key of a PHP array. PHP turns decimal integer-like string keys (`"1"`, `"-3"`, not `"01"`,
 /// not `"-0"`) into integer keys; [`Key::from_bytes`] does the same.
