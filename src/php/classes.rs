@@ -12,10 +12,6 @@ use super::convert::{
 use super::exceptions::{guard, invalid_input, panic_text, to_php};
 use super::module::{INI_PURGE_INTERVAL, ini_int};
 use super::options::{create_options, store_config};
-<<<<<<< HEAD
-#[allow(unused_imports)]
-=======
->>>>>>> php
 use super::registry::{self, Shared};
 use crate::canon::take_token;
 use crate::error::{Denial as CoreDenial, DenialReason, VISITOR_MESSAGE};

@@ -22,10 +22,6 @@ use super::exceptions::{
     panic_text,
 };
 use super::functions;
-<<<<<<< HEAD
-#[allow(unused_imports)]
-=======
->>>>>>> php
 use super::registry;
 use crate::error::Error;
 use crate::token::Scheme;
