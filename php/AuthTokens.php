@@ -50,6 +50,10 @@ class AuthTokens
      */
     public static function build($prefs)
     {
+        if (! is_array($prefs) && ! $prefs instanceof \ArrayAccess) {
+            // Tiki's class fails with the engine's Error here; a TypeError says why.
+            throw new \TypeError('AuthTokens::build(): $prefs must be an array, ' . get_debug_type($prefs) . ' given');
+        }
         $options = [];
         if (isset($prefs['auth_token_access_maxtimeout'])) {
             $options['maxTimeout'] = $prefs['auth_token_access_maxtimeout'];
@@ -67,8 +71,11 @@ class AuthTokens
      *                       (signing secret; default: the auth_token_secret preference),
      *                       purgeInterval (seconds; default: INI tiki_tokens.purge_interval)
      * @param \DateTime|null $dt Accepted for compatibility with Tiki's tests; unused
+     *
+     * $db and $options are #[\SensitiveParameter]: a DSN holds the database password and
+     * $options the signing secret, and PHP puts a frame's arguments into exception traces.
      */
-    public function __construct($db = null, array $options = [], $dt = null)
+    public function __construct(#[\SensitiveParameter] $db = null, #[\SensitiveParameter] array $options = [], $dt = null)
     {
         $this->dt = $dt;
         $storeOptions = [
@@ -354,7 +361,7 @@ class AuthTokens
     }
 
     /** The DSN for the constructor's $db (see the file comment). */
-    private static function dsnFor($db)
+    private static function dsnFor(#[\SensitiveParameter] $db)
     {
         if ($db === null) {
             return null;

@@ -45,8 +45,29 @@ fn run_php_test(file: &str) {
         run.stdout,
         run.stderr
     );
+    // secrets.php checks what it sees itself; what reached stdout and stderr (warnings, notices,
+    // anything printed) is checked here.
+    if file == "secrets.php" {
+        for secret in SECRETS_PHP_SECRETS {
+            for (name, out) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+                assert!(
+                    !out.contains(secret),
+                    "{file}: {name} shows the secret {secret:?}:\n{out}"
+                );
+            }
+        }
+    }
     eprintln!("{file}: {last}");
 }
+
+/// The secrets `php/tests/secrets.php` configures (password, its prefix, option and stored
+/// secret), which must never reach its output.
+const SECRETS_PHP_SECRETS: [&str; 4] = [
+    "Pw-Secret-9137",
+    "Opt-Secret-5521",
+    "test-auth-token-secret",
+    "Pw-Secret-9137%2Fx%40y%3Az%25",
+];
 
 macro_rules! php_test_files {
     ($($name:ident => $file:literal),* $(,)?) => {
@@ -79,6 +100,8 @@ php_test_files! {
     tiki_suite => "tiki_suite.php",
     auth_tokens => "auth_tokens.php",
     auth_tokens_in_tiki => "auth_tokens_in_tiki.php",
+    secrets => "secrets.php",
+    fuzz_boundary => "fuzz_boundary.php",
 }
 
 /// One line per class, method, parameter, property and function, as PHP's reflection sees them,

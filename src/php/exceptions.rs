@@ -54,9 +54,17 @@ pub struct SchemaException;
 #[derive(Default)]
 pub struct InvalidInputException;
 
+/// An exception message PHP can take: ext-php-rs refuses a message with a NUL byte (it would
+/// throw a generic `\Error` "cannot throw …" instead of our class), and a message may quote
+/// input bytes (a parameter path through an object's private property names holds NULs), so NUL
+/// is written as the two characters `\0`.
+fn php_message(message: &str) -> String {
+    message.replace('\0', "\\0")
+}
+
 /// The one mapping from the crate's errors to PHP exceptions.
 pub fn to_php(e: Error) -> PhpException {
-    let message = e.to_string();
+    let message = php_message(&e.to_string());
     match e {
         Error::Config(_) => PhpException::from_class::<ConfigException>(message),
         Error::Database(_) => PhpException::from_class::<DatabaseException>(message),
@@ -86,9 +94,11 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 pub fn guard<T>(f: impl FnOnce() -> PhpResult<T>) -> PhpResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
-        Err(payload) => Err(PhpException::from_class::<BaseException>(format!(
-            "tiki_tokens internal error: {}",
-            panic_text(payload.as_ref())
+        Err(payload) => Err(PhpException::from_class::<BaseException>(php_message(
+            &format!(
+                "tiki_tokens internal error: {}",
+                panic_text(payload.as_ref())
+            ),
         ))),
     }
 }
