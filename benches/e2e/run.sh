@@ -39,7 +39,7 @@ ITERATIONS="${ITERATIONS:-20000}"
 BUDGET="${BUDGET:-10}"
 MIN="${MIN:-20}"
 EXT="${EXT:-1}"
-all_impls="floor-select,floor-select-update,ext-native-unlimited,ext-native-limited,ext-unlimited,ext-limited,ext-unknown,ext-malformed,ext-create,tiki24-create,tiki24-unlimited,tiki24-limited"
+all_impls="floor-select,ext-native-unlimited,ext-unlimited,ext-unknown,floor-select-update,ext-native-limited,ext-limited,ext-malformed,ext-create,tiki24-create,tiki24-unlimited,tiki24-limited"
 IMPLS="${IMPLS:-$all_impls}"
 
 echo "== packages"
