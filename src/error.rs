@@ -67,7 +67,10 @@ pub struct Denial {
 impl Denial {
     /// A denial with a detail.
     pub fn new(reason: DenialReason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into() }
+        Self {
+            reason,
+            detail: detail.into(),
+        }
     }
 }
 

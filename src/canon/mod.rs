@@ -17,7 +17,9 @@ pub mod query;
 pub mod tree;
 pub mod url;
 
-pub use tree::{Key, MismatchKind, ParamsMismatch, Params, PhpArray, Value, match_entry, match_params};
+pub use tree::{
+    Key, MismatchKind, Params, ParamsMismatch, PhpArray, Value, match_entry, match_params,
+};
 
 /// The only parameter that carries a token (upper case; `token` and `Token` are ordinary
 /// parameters).

@@ -123,7 +123,11 @@ impl PhpArray {
 
     /// The slot for `key`, inserted at the end with `default()` when absent (PHP's
     /// `zend_symtable_update` on a missing key).
-    pub fn entry_or_insert_with(&mut self, key: Key, default: impl FnOnce() -> Value) -> &mut Value {
+    pub fn entry_or_insert_with(
+        &mut self,
+        key: Key,
+        default: impl FnOnce() -> Value,
+    ) -> &mut Value {
         self.note_key(&key);
         match self.entries.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
@@ -238,7 +242,10 @@ fn match_arrays(a: &PhpArray, b: &PhpArray, path: &mut Vec<Key>) -> Result<(), M
     }
     if a.len() != b.len() {
         // Every key of `a` is in `b`, so `b` has one more: name the first.
-        let extra = b.iter().find(|(k, _)| a.get(k).is_none()).map(|(k, _)| k.clone());
+        let extra = b
+            .iter()
+            .find(|(k, _)| a.get(k).is_none())
+            .map(|(k, _)| k.clone());
         path.extend(extra);
         return Err(MismatchKind::ExtraInRequest);
     }
@@ -255,7 +262,11 @@ fn match_values(a: &Value, b: &Value, path: &mut Vec<Key>) -> Result<(), Mismatc
         (Value::Array(x), Value::Array(y)) => return match_arrays(x, y, path),
         _ => false,
     };
-    if same { Ok(()) } else { Err(MismatchKind::ValueDiffers) }
+    if same {
+        Ok(())
+    } else {
+        Err(MismatchKind::ValueDiffers)
+    }
 }
 
 #[cfg(test)]
@@ -318,7 +329,10 @@ mod tests {
         let c: PhpArray = [(k("b"), s("2")), (k("a"), s("01"))].into_iter().collect();
         assert_eq!(
             match_params(&a, &c),
-            Err(ParamsMismatch { path: vec![k("a")], kind: MismatchKind::ValueDiffers })
+            Err(ParamsMismatch {
+                path: vec![k("a")],
+                kind: MismatchKind::ValueDiffers
+            })
         );
     }
 
@@ -348,11 +362,17 @@ mod tests {
         let b: PhpArray = [(k("a"), s("1")), (k("x"), s(""))].into_iter().collect();
         assert_eq!(
             match_params(&a, &b),
-            Err(ParamsMismatch { path: vec![k("x")], kind: MismatchKind::ExtraInRequest })
+            Err(ParamsMismatch {
+                path: vec![k("x")],
+                kind: MismatchKind::ExtraInRequest
+            })
         );
         assert_eq!(
             match_params(&b, &a),
-            Err(ParamsMismatch { path: vec![k("x")], kind: MismatchKind::MissingInRequest })
+            Err(ParamsMismatch {
+                path: vec![k("x")],
+                kind: MismatchKind::MissingInRequest
+            })
         );
     }
 

@@ -167,7 +167,13 @@ impl Store {
     ///
     /// # Errors
     /// Input too wide for its column, params no request can carry, database failure.
-    pub fn create(&self, entry: &[u8], params: &Params, groups: &[String], options: &CreateOptions) -> Result<Created> {
+    pub fn create(
+        &self,
+        entry: &[u8],
+        params: &Params,
+        groups: &[String],
+        options: &CreateOptions,
+    ) -> Result<Created> {
         let _ = (entry, params, groups, options);
         todo!()
     }
@@ -176,7 +182,12 @@ impl Store {
     ///
     /// # Errors
     /// As [`Store::create`], and a URL that cannot be split.
-    pub fn include_token(&self, url: &[u8], groups: &[String], options: &CreateOptions) -> Result<(String, Created)> {
+    pub fn include_token(
+        &self,
+        url: &[u8],
+        groups: &[String],
+        options: &CreateOptions,
+    ) -> Result<(String, Created)> {
         let _ = (url, groups, options);
         todo!()
     }

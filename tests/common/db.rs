@@ -58,14 +58,22 @@ pub fn fresh_database(hint: &str) -> String {
     let n = N.fetch_add(1, Ordering::Relaxed);
     let clean: String = hint
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(30)
         .collect();
     let name = format!("t_{clean}_{}_{n}", std::process::id());
     let server = server_dsn();
     let mut conn = connect(&server);
-    conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).unwrap();
-    conn.query_drop(format!("CREATE DATABASE `{name}`")).unwrap();
+    conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
+        .unwrap();
+    conn.query_drop(format!("CREATE DATABASE `{name}`"))
+        .unwrap();
     with_database(&server, &name)
 }
 
@@ -81,7 +89,8 @@ pub fn run_sql(dsn: &str, sql: &str) {
         stmt.push_str(line);
         stmt.push('\n');
         if t.ends_with(';') {
-            conn.query_drop(&stmt).unwrap_or_else(|e| panic!("{e}: {stmt}"));
+            conn.query_drop(&stmt)
+                .unwrap_or_else(|e| panic!("{e}: {stmt}"));
             stmt.clear();
         }
     }

@@ -80,7 +80,12 @@ struct Unserializer<'a> {
 
 impl Unserializer<'_> {
     fn expect(&mut self, c: u8) {
-        assert_eq!(self.b.get(self.i), Some(&c), "serialize format at byte {}", self.i);
+        assert_eq!(
+            self.b.get(self.i),
+            Some(&c),
+            "serialize format at byte {}",
+            self.i
+        );
         self.i += 1;
     }
     fn until(&mut self, c: u8) -> &[u8] {
@@ -96,7 +101,10 @@ impl Unserializer<'_> {
     where
         T::Err: std::fmt::Debug,
     {
-        std::str::from_utf8(self.until(end)).unwrap().parse().unwrap()
+        std::str::from_utf8(self.until(end))
+            .unwrap()
+            .parse()
+            .unwrap()
     }
     fn string(&mut self) -> Vec<u8> {
         let len: usize = self.num(b':');
@@ -163,4 +171,189 @@ pub fn php_literal(bytes: &[u8]) -> String {
     }
     s.push('"');
     s
+}
+
+/// PHP's built-in web server (`php -S`) on a free loopback port, serving `docroot`; stopped and
+/// its docroot removed when dropped, so a failing test never leaves it running.
+pub struct PhpServer {
+    child: std::process::Child,
+    port: u16,
+    docroot: PathBuf,
+}
+
+/// One HTTP response: status code and body.
+pub struct HttpResponse {
+    /// The status code (`200`, `404`, …).
+    pub status: u16,
+    /// The body, as bytes.
+    pub body: Vec<u8>,
+}
+
+impl PhpServer {
+    /// A fresh, empty docroot for [`PhpServer::start`] (under the system temp directory).
+    pub fn temp_docroot(hint: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("tiki-tokens-{hint}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create docroot");
+        dir
+    }
+
+    /// Starts `php <args> -S 127.0.0.1:<free port> -t <docroot>` and waits until it accepts
+    /// connections. `args` come first (e.g. `["-n", "-d", "display_errors=0"]`). The docroot is
+    /// owned from now on: it is deleted with the server.
+    pub fn start(args: &[&str], docroot: PathBuf) -> PhpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(php_binary())
+            .args(args)
+            .arg("-S")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-t")
+            .arg(&docroot)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run PHP ({}): {e}", php_binary().display()));
+        let server = PhpServer {
+            child,
+            port,
+            docroot,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "php -S did not start on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Sends `GET <target> HTTP/1.0` over a raw TCP connection (nothing re-encodes `target`)
+    /// and reads the whole response.
+    pub fn get(&self, target: &[u8]) -> HttpResponse {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("timeout");
+        let mut req = b"GET ".to_vec();
+        req.extend_from_slice(target);
+        req.extend_from_slice(b" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        s.write_all(&req).expect("send request");
+        let mut resp = Vec::new();
+        // The server may close early on a request it refuses: keep what was read.
+        let _ = s.read_to_end(&mut resp);
+        let head_end = resp.windows(4).position(|w| w == b"\r\n\r\n");
+        let (head, body) = match head_end {
+            Some(i) => (&resp[..i], resp[i + 4..].to_vec()),
+            None => (&resp[..], Vec::new()),
+        };
+        let status = head
+            .split(|&b| b == b' ')
+            .nth(1)
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        HttpResponse { status, body }
+    }
+}
+
+impl Drop for PhpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.docroot);
+/// PHP's `serialize()` text of a value, for handing trees built in Rust to PHP (`unserialize`),
+/// binary safe. Floats are written with Rust's shortest round-trip form (`1e25`, `-0e0`), which
+/// PHP's `unserialize` reads back to the same double; NaN and ±INF as PHP writes them.
+pub fn serialize(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    serialize_into(v, &mut out);
+    out
+}
+
+/// [`serialize`] of an array (`a:N:{…}`).
+pub fn serialize_array(a: &PhpArray) -> Vec<u8> {
+    let mut out = Vec::new();
+    serialize_array_into(a, &mut out);
+    out
+}
+
+/// `serialize()` of a PHP list of byte strings (`[0 => s0, 1 => s1, …]`).
+pub fn serialize_strings<S: AsRef<[u8]>>(items: &[S]) -> Vec<u8> {
+    let mut a = PhpArray::new();
+    for s in items {
+        a.push(Value::Str(s.as_ref().to_vec()));
+    }
+    serialize_array(&a)
+}
+
+fn serialize_bytes(s: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("s:{}:\"", s.len()).as_bytes());
+    out.extend_from_slice(s);
+    out.extend_from_slice(b"\";");
+}
+
+fn serialize_array_into(a: &PhpArray, out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("a:{}:{{", a.len()).as_bytes());
+    for (k, v) in a.iter() {
+        match k {
+            Key::Int(n) => out.extend_from_slice(format!("i:{n};").as_bytes()),
+            Key::Str(s) => serialize_bytes(s, out),
+        }
+        serialize_into(v, out);
+    }
+    out.push(b'}');
+}
+
+fn serialize_into(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Str(s) => serialize_bytes(s, out),
+        Value::Int(n) => out.extend_from_slice(format!("i:{n};").as_bytes()),
+        Value::Float(f) => {
+            let text = if f.is_nan() {
+                "NAN".to_string()
+            } else if f.is_infinite() {
+                if *f > 0.0 { "INF" } else { "-INF" }.to_string()
+            } else {
+                format!("{f:e}")
+            };
+            out.extend_from_slice(format!("d:{text};").as_bytes());
+        }
+        Value::Bool(b) => out.extend_from_slice(if *b { b"b:1;" } else { b"b:0;" }),
+        Value::Null => out.extend_from_slice(b"N;"),
+        Value::Array(a) => serialize_array_into(a, out),
+    }
+}
+
+/// Order-sensitive structural equality of two values, as PHP's `===` sees arrays (same keys in
+/// the same order, same types), with floats compared bit for bit (so `-0.0` ≠ `0.0`, and a NaN
+/// equals the same NaN). `PartialEq` on [`PhpArray`] ignores order; this does not.
+pub fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && identical(va, vb))
+        }
+        _ => false,
+    }
 }
