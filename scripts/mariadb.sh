@@ -5,6 +5,8 @@
 #   scripts/mariadb.sh start   # starts it if it is not running; prints the root DSN on stdout
 #   scripts/mariadb.sh dsn     # prints the DSN of the running server
 #   scripts/mariadb.sh stop    # stops it (the data directory stays until the next start)
+#   scripts/mariadb.sh resume  # starts a stopped server again on the same port and data
+#                              # directory (tests that stop a server mid-run); prints the DSN
 #
 # The server listens on 127.0.0.1 only; root logs in over TCP without a password, so never
 # point this at a server that listens beyond loopback.
@@ -31,18 +33,25 @@ start() {
   if alive; then dsn; return 0; fi
   command -v mariadbd >/dev/null || command -v mysqld >/dev/null || {
     echo "mariadb-server is not installed (run scripts/bootstrap.sh)" >&2; exit 1; }
-  local server; server="$(command -v mariadbd || command -v mysqld)"
   [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
   rm -rf "$dir"; mkdir -p "$dir"
   local user_flag=(); [ "$(id -u)" = 0 ] && user_flag=(--user=root)
   mariadb-install-db --no-defaults --datadir="$dir/data" "${user_flag[@]}" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
     cat "$dir/install.log" >&2; exit 1; }
-  local port; port="$(free_port)"; echo "$port" >"$dir/port"
+  free_port >"$dir/port"
+  launch
+}
+
+# Starts the server on the data directory and port already in $dir, waits until it answers.
+launch() {
+  local server; server="$(command -v mariadbd || command -v mysqld)"
+  local user_flag=(); [ "$(id -u)" = 0 ] && user_flag=(--user=root)
+  local port; port="$(cat "$dir/port")"
   setsid "$server" --no-defaults --datadir="$dir/data" "${user_flag[@]}" --port="$port" \
     --bind-address=127.0.0.1 --socket="$dir/sock" --pid-file="$dir/pid" --skip-log-bin \
     --max-connections=500 --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
-    >"$dir/server.log" 2>&1 < /dev/null &
+    >>"$dir/server.log" 2>&1 < /dev/null &
   for _ in $(seq 1 150); do
     if mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" -e 'select 1' >/dev/null 2>&1; then
       mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" -e "CREATE DATABASE IF NOT EXISTS $db"
@@ -51,6 +60,12 @@ start() {
     sleep 0.2
   done
   echo "MariaDB did not start; log follows" >&2; cat "$dir/server.log" >&2; exit 1
+}
+
+resume() {
+  if alive; then dsn; return 0; fi
+  [ -d "$dir/data" ] && [ -f "$dir/port" ] || { echo "no stopped server in $dir: use start" >&2; exit 1; }
+  launch
 }
 
 stop() {
@@ -65,5 +80,6 @@ case "${1:-start}" in
   start) start ;;
   dsn) alive && dsn ;;
   stop) stop ;;
-  *) echo "usage: $0 start|dsn|stop" >&2; exit 2 ;;
+  resume) resume ;;
+  *) echo "usage: $0 start|dsn|stop|resume" >&2; exit 2 ;;
 esac

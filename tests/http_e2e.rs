@@ -82,7 +82,7 @@ fn start_server(dsn: &str) -> Server {
         .args(["-n", "-d"])
         .arg(format!("extension={}", extension().display()))
         .arg("-d")
-        .arg(format!("tiki_tokens.dsn={dsn}"))
+        .arg(format!("tiki_tokens.dsn=\"{dsn}\""))
         .arg("-S")
         .arg(format!("127.0.0.1:{port}"))
         .arg("-t")

@@ -316,23 +316,7 @@ fn register(
 /// gives keys -5 and -4), or 0 when there is none. `None` (value dropped) when the largest key
 /// is `i64::MAX`.
 fn append(array: &mut PhpArray, value: Value) -> Option<Key> {
-    let key = match array.next_key()? {
-        // `PhpArray` never lets its next key drop below 0 (as userland `$a = []` does in PHP
-        // 8.2); only then can a negative largest key make PHP's choice differ.
-        Key::Int(0) => Key::Int(
-            array
-                .iter()
-                .filter_map(|(k, _)| match k {
-                    Key::Int(n) => Some(*n),
-                    Key::Str(_) => None,
-                })
-                .max()
-                .map_or(0, |max| max.saturating_add(1)),
-        ),
-        key => key,
-    };
-    array.insert(key.clone(), value);
-    Some(key)
+    array.push(value)
 }
 
 /// Reads the `[…]` keys of a name whose first `[` is at `open`, following PHP's loop step by

@@ -6,6 +6,7 @@
 
 use indexmap::IndexMap;
 use indexmap::map::Entry;
+use rustc_hash::FxBuildHasher;
 
 /// A key of a PHP array. PHP turns decimal integer-like string keys (`"1"`, `"-3"`, not `"01"`,
 /// not `"-0"`) into integer keys; [`Key::from_bytes`] does the same.
@@ -76,7 +77,9 @@ pub enum Value {
 /// position, appending (`$a[] = v`) uses the next free integer key.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PhpArray {
-    entries: IndexMap<Key, Value>,
+    /// FxHash: an array holds at most `max_input_vars` request keys (or what a stored JSON column
+    /// holds), so worst-case collisions stay bounded, and SipHash dominated the parse time.
+    entries: IndexMap<Key, Value, FxBuildHasher>,
     /// PHP's `nNextFreeElement`: one past the largest integer key ever inserted, or `None` when
     /// no integer key was ever inserted.
     next_free: Option<i64>,
@@ -175,9 +178,9 @@ impl PhpArray {
 
     fn note_key(&mut self, key: &Key) {
         if let Key::Int(n) = *key {
-            // PHP 8.2 (before the negative-index RFC of 8.3): the next free element never goes
-            // below 0, so `a[-5]=x&a[]=y` gives keys -5 and 0.
-            let next = n.saturating_add(1).max(0);
+            // As PHP 8.2 builds `$_GET` (checked against real PHP): one past the largest integer
+            // key, even a negative one, so `a[-5]=x&a[]=y` gives keys -5 and -4.
+            let next = n.saturating_add(1);
             if self.next_free.is_none_or(|cur| next > cur) {
                 self.next_free = Some(next);
             }
@@ -305,7 +308,7 @@ mod tests {
     fn push_uses_next_free_like_php_8_2() {
         let mut a = PhpArray::new();
         a.insert(k("-5"), s("x"));
-        assert_eq!(a.push(s("y")), Some(Key::Int(0)));
+        assert_eq!(a.push(s("y")), Some(Key::Int(-4)));
         a.insert(k("7"), s("z"));
         assert_eq!(a.push(s("w")), Some(Key::Int(8)));
         a.insert(Key::Int(i64::MAX), s("max"));

@@ -275,6 +275,9 @@ impl Drop for PhpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.docroot);
+    }
+}
+
 /// PHP's `serialize()` text of a value, for handing trees built in Rust to PHP (`unserialize`),
 /// binary safe. Floats are written with Rust's shortest round-trip form (`1e25`, `-0e0`), which
 /// PHP's `unserialize` reads back to the same double; NaN and ±INF as PHP writes them.

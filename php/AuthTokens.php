@@ -1,0 +1,436 @@
+<?php
+/**
+ * Drop-in replacement for Tiki's AuthTokens class (lib/auth/tokens.php), backed by the
+ * tiki_tokens PHP extension (TikiTokens\Store). Same class name, method names, arguments and
+ * return values as Tiki's; the work (canonical URL, token check, hit counting, purge) happens in
+ * the extension, on Tiki's own table tiki_auth_tokens.
+ *
+ * Install in a Tiki site: load the extension (extension=tiki_tokens.so, tiki_tokens.dsn in
+ * php.ini or php_admin_value[tiki_tokens.dsn] in the FPM pool), keep a copy of Tiki's
+ * lib/auth/tokens.php, and put this file in its place. To undo, put Tiki's file back.
+ *
+ * Where the database is: the first argument of the constructor.
+ *  - a DSN string ("mysql://user:pass@host:port/db"): used as is;
+ *  - null: the INI entry tiki_tokens.dsn;
+ *  - a Tiki database object (what AuthTokens::build() passes, TikiDb::get()): the INI entry
+ *    tiki_tokens.dsn when it is set, else a DSN built from the site's db/local.php
+ *    ($host_tiki, $user_tiki, $pass_tiki, $dbs_tiki, optional $socket_tiki), found at
+ *    TIKI_PATH/db/local.php, then ./db/local.php (Tiki runs from its root), then
+ *    __DIR__/../../db/local.php (this file installed as lib/auth/tokens.php); with multi-tiki,
+ *    db/$tikidomain/local.php first.
+ */
+class AuthTokens
+{
+    /** Tiki's class default for the cap on a token's timeout, in seconds. */
+    public const DEFAULT_MAX_TIMEOUT = 3600;
+    /** Tiki's class default for the cap on a token's hits. */
+    public const DEFAULT_MAX_HITS = 1;
+
+    /** @var bool True after getGroups() granted access (Tiki's public flag). */
+    public $ok = false;
+    /** @var string|null Reason of the last denial of getGroups(), for logs (never shown to visitors). */
+    public $lastDenial = null;
+    /** @var string|null Detail of the last denial, for logs. */
+    public $lastDenialDetail = null;
+    /** @var string[] Temporary users of the rows the last purge, deletion or revocation removed. */
+    public $purgedUsers = [];
+
+    /** @var \TikiTokens\Store */
+    private $store;
+    /** @var int Seconds between purges in this process; 0 = before every lookup (Tiki's behaviour). */
+    private $purgeInterval;
+    /** @var \DateTime|null Accepted for compatibility; expiry uses the database clock. */
+    private $dt;
+
+    /**
+     * The instance Tiki uses: caps from the preferences.
+     *
+     * @param array $prefs Tiki's preferences (auth_token_access_maxtimeout, auth_token_access_maxhits)
+     * @return AuthTokens
+     */
+    public static function build($prefs)
+    {
+        $options = [];
+        if (isset($prefs['auth_token_access_maxtimeout'])) {
+            $options['maxTimeout'] = $prefs['auth_token_access_maxtimeout'];
+        }
+        if (isset($prefs['auth_token_access_maxhits'])) {
+            $options['maxHits'] = $prefs['auth_token_access_maxhits'];
+        }
+        $db = class_exists('TikiDb', false) ? TikiDb::get() : null;
+        return new AuthTokens($db, $options);
+    }
+
+    /**
+     * @param mixed $db A DSN string, null (INI tiki_tokens.dsn) or a Tiki database object (see above)
+     * @param array $options maxTimeout, maxHits (default 3600 and 1, as Tiki's class), secret
+     *                       (signing secret; default: the auth_token_secret preference),
+     *                       purgeInterval (seconds; default: INI tiki_tokens.purge_interval)
+     * @param \DateTime|null $dt Accepted for compatibility with Tiki's tests; unused
+     */
+    public function __construct($db = null, array $options = [], $dt = null)
+    {
+        $this->dt = $dt;
+        $storeOptions = [
+            'maxTimeout' => isset($options['maxTimeout']) ? (int) $options['maxTimeout'] : self::DEFAULT_MAX_TIMEOUT,
+            'maxHits' => isset($options['maxHits']) ? (int) $options['maxHits'] : self::DEFAULT_MAX_HITS,
+        ];
+        if (isset($options['secret']) && (string) $options['secret'] !== '') {
+            $storeOptions['secret'] = (string) $options['secret'];
+        }
+        $this->purgeInterval = isset($options['purgeInterval'])
+            ? max(0, (int) $options['purgeInterval'])
+            : max(0, (int) ini_get('tiki_tokens.purge_interval'));
+        $this->store = new \TikiTokens\Store(self::dsnFor($db), $storeOptions);
+    }
+
+    /** The native store behind this object (for tools: migrate(), schemeInfo(), …). */
+    public function getStore(): \TikiTokens\Store
+    {
+        return $this->store;
+    }
+
+    /**
+     * The row of a token (Tiki's column names as keys), if the token verifies.
+     *
+     * @param mixed $token
+     * @return array|null
+     */
+    public function getToken($token)
+    {
+        if (! is_string($token)) {
+            return null;
+        }
+        return $this->store->get($token);
+    }
+
+    /**
+     * The row of a token only while it can still be used (not expired, hits left).
+     * Expiry is judged with PHP's clock against the creation time as the database renders it.
+     *
+     * @param mixed $token
+     * @return array|null
+     */
+    public function getActiveToken($token)
+    {
+        $row = $this->getToken($token);
+        if ($row === null) {
+            return null;
+        }
+        if ((int) $row['hits'] !== -1 && (int) $row['hits'] <= 0) {
+            return null;
+        }
+        if ((int) $row['timeout'] !== -1) {
+            $created = strtotime($row['creation']);
+            if ($created === false || $created + (int) $row['timeout'] < time()) {
+                return null;
+            }
+        }
+        return $row;
+    }
+
+    /**
+     * Every token row, oldest first.
+     *
+     * @return array[]
+     */
+    public function getTokens()
+    {
+        return $this->store->list();
+    }
+
+    /**
+     * Tiki's check: the groups a token grants for this request, or null.
+     *
+     * @param mixed $token The TOKEN request parameter
+     * @param string $entry $_SERVER['PHP_SELF']
+     * @param array $parameters $_GET (TOKEN is ignored)
+     * @return array|null
+     */
+    public function getGroups($token, $entry, $parameters)
+    {
+        $this->ok = false;
+        $this->lastDenial = null;
+        $this->lastDenialDetail = null;
+        $this->purgeIfDue();
+
+        if (! is_string($entry) || ! is_array($parameters)) {
+            return $this->deny('malformed', 'entry must be a string and parameters an array');
+        }
+        $result = $this->store->lookup($token, $entry, $parameters);
+        if ($result instanceof \TikiTokens\Denial) {
+            return $this->deny($result->reason, $result->detail);
+        }
+        if (! $result instanceof \TikiTokens\Grant) {
+            return $this->deny('internal_error', 'lookup returned no result');
+        }
+        $groups = $result->groups;
+        if (! $groups) {
+            return $this->deny('no_groups', 'the token grants no groups');
+        }
+        if ($result->createUser && class_exists('TikiLib', false)) {
+            $this->loginTemporaryUser($result, $entry, $parameters);
+        }
+        $this->ok = true;
+        return $groups;
+    }
+
+    /**
+     * Creates a token and returns its value.
+     *
+     * @param string $entry The script path the token is bound to
+     * @param array $parameters The query parameters it is bound to
+     * @param array $groups The groups it grants
+     * @param array $arguments timeout, hits (0/absent = the cap), email, createUser, userPrefix, user
+     * @param array $data Extra data (Tiki trunk's data column)
+     * @return string
+     */
+    public function createToken($entry, array $parameters, array $groups, array $arguments = [], array $data = [])
+    {
+        $options = self::createOptions(
+            $arguments['timeout'] ?? 0,
+            $arguments['hits'] ?? 0,
+            $arguments['email'] ?? '',
+            $arguments['createUser'] ?? false,
+            $arguments['userPrefix'] ?? '',
+            $data
+        );
+        if (isset($arguments['user'])) {
+            $options['user'] = (string) $arguments['user'];
+        }
+        $created = $this->store->create((string) $entry, $parameters, $groups, $options);
+        return $created['token'];
+    }
+
+    /**
+     * Includes a new token into a URL: the token is bound to the URL's path and query, and the
+     * URL comes back with &TOKEN=… added (before any #fragment).
+     *
+     * @param string $url
+     * @param array $groups
+     * @param string $email
+     * @param int $timeout Seconds (0 = the cap)
+     * @param int $hits (0 = the cap)
+     * @param bool $createUser
+     * @param string $userPrefix
+     * @param array $data
+     * @return string
+     */
+    public function includeToken($url, array $groups = [], $email = '', $timeout = 0, $hits = 0, $createUser = false, $userPrefix = 'guest', $data = [])
+    {
+        $options = self::createOptions($timeout, $hits, $email, $createUser, $userPrefix, (array) $data);
+        return $this->store->includeToken((string) $url, $groups, $options);
+    }
+
+    /**
+     * The TOKEN parameter of a URL (as PHP would put it into $_GET), or null.
+     *
+     * @param string $url
+     * @return string|null
+     */
+    public function getTokenFromUrl($url)
+    {
+        $query = parse_url((string) $url, PHP_URL_QUERY);
+        if (! is_string($query)) {
+            return null;
+        }
+        $params = \TikiTokens\parse_query($query);
+        return isset($params['TOKEN']) && is_string($params['TOKEN']) ? $params['TOKEN'] : null;
+    }
+
+    /**
+     * Deletes a token (and its temporary user).
+     *
+     * @param int $tokenId
+     */
+    public function deleteToken($tokenId)
+    {
+        $user = $this->store->delete((int) $tokenId);
+        $this->removeTemporaryUsers($user === null ? [] : [$user]);
+    }
+
+    /**
+     * Deletes expired and used-up tokens now (and their temporary users).
+     *
+     * @return string[] The temporary users of the removed rows
+     */
+    public function deleteExpired()
+    {
+        $users = $this->store->purge(100000);
+        $this->removeTemporaryUsers($users);
+        return $users;
+    }
+
+    /**
+     * Replaces the signing secret: tokens signed with the old one stop working. With $revoke,
+     * every token is deleted too.
+     *
+     * @param bool $revoke
+     */
+    public function rotateSigningSecret($revoke = false)
+    {
+        $this->removeTemporaryUsers($this->store->rotateSecret((bool) $revoke));
+    }
+
+    /** Deletes every token (and their temporary users). */
+    public function revokeAllTokens()
+    {
+        $this->removeTemporaryUsers($this->store->revokeAll());
+    }
+
+    private function deny($reason, $detail)
+    {
+        $this->lastDenial = $reason;
+        $this->lastDenialDetail = $detail;
+        return null;
+    }
+
+    private function purgeIfDue()
+    {
+        try {
+            $users = $this->store->purgeIfDue($this->purgeInterval);
+        } catch (\TikiTokens\Exception $e) {
+            return; // the lookup that follows fails closed on its own
+        }
+        if ($users !== null) {
+            $this->removeTemporaryUsers($users);
+        }
+    }
+
+    private function removeTemporaryUsers(array $users)
+    {
+        $this->purgedUsers = $users;
+        if ($users && class_exists('TikiLib', false)) {
+            $userlib = TikiLib::lib('user');
+            foreach ($users as $name) {
+                $userlib->remove_temporary_user($name);
+            }
+        }
+    }
+
+    /** Tiki's autologin of a temporary user, then its redirect to the URL without the token. */
+    private function loginTemporaryUser(\TikiTokens\Grant $grant, $entry, array $parameters)
+    {
+        $userlib = TikiLib::lib('user');
+        $tempuser = $grant->tempUser;
+        if (! $userlib->user_exists($tempuser)) {
+            $randompass = $userlib->genPass();
+            $userlib->add_user($tempuser, $randompass, $grant->email, '', false, null, null, null, $grant->groups);
+        }
+        $userlib->autologin_user($tempuser);
+        unset($parameters['TOKEN']);
+        $url = basename($entry);
+        if ($parameters) {
+            $url .= '?' . http_build_query($parameters, '', '&');
+        }
+        if (stream_resolve_include_path('tiki-sefurl.php') !== false) {
+            include_once 'tiki-sefurl.php';
+        }
+        if (function_exists('filter_out_sefurl')) {
+            $url = filter_out_sefurl($url);
+        }
+        TikiLib::lib('access')->redirect($url);
+        die;
+    }
+
+    /** Tiki's rules for the creation arguments, as native options. */
+    private static function createOptions($timeout, $hits, $email, $createUser, $userPrefix, array $data)
+    {
+        $options = [
+            'email' => (string) $email,
+            'createUser' => ! empty($createUser) && $createUser !== 'n',
+            'userPrefix' => (string) $userPrefix,
+        ];
+        if (! empty($timeout)) {
+            $options['timeout'] = (int) $timeout;
+        }
+        if (! empty($hits)) {
+            $options['hits'] = (int) $hits;
+        }
+        if ($data) {
+            $options['data'] = $data;
+        }
+        return $options;
+    }
+
+    /** The DSN for the constructor's $db (see the file comment). */
+    private static function dsnFor($db)
+    {
+        if ($db === null) {
+            return null;
+        }
+        if (is_string($db)) {
+            return $db;
+        }
+        if ((string) ini_get('tiki_tokens.dsn') !== '') {
+            return null;
+        }
+        return self::dsnFromLocalPhp();
+    }
+
+    /** A DSN from the Tiki site's db/local.php. */
+    private static function dsnFromLocalPhp()
+    {
+        static $cache = null;
+        if ($cache !== null) {
+            return $cache;
+        }
+        $file = self::findLocalPhp();
+        if ($file === null) {
+            return ''; // TikiTokens\Store then throws its ConfigException ("no DSN: set tiki_tokens.dsn …")
+        }
+        $vars = (static function ($__file) {
+            include $__file;
+            return get_defined_vars();
+        })($file);
+        foreach (['host_tiki', 'user_tiki', 'dbs_tiki'] as $name) {
+            if (! isset($vars[$name]) || ! is_string($vars[$name])) {
+                throw new \RuntimeException("AuthTokens: \${$name} is missing from the site's db/local.php");
+            }
+        }
+        $host = $vars['host_tiki'];
+        $port = '';
+        $socket = isset($vars['socket_tiki']) && is_string($vars['socket_tiki']) ? $vars['socket_tiki'] : '';
+        if (preg_match('/^(.*):(\d+)$/', $host, $m)) {
+            [$host, $port] = [$m[1], $m[2]];
+        } elseif (preg_match('/^(.*):(\/.+)$/', $host, $m)) {
+            [$host, $socket] = [$m[1], $m[2]];
+        }
+        if ($host === '') {
+            $host = 'localhost';
+        }
+        $pass = isset($vars['pass_tiki']) ? (string) $vars['pass_tiki'] : '';
+        $dsn = 'mysql://' . rawurlencode($vars['user_tiki'])
+            . ($pass !== '' ? ':' . rawurlencode($pass) : '')
+            . '@' . (strpos($host, ':') !== false ? "[$host]" : $host)
+            . ($port !== '' ? ':' . $port : '')
+            . '/' . rawurlencode($vars['dbs_tiki']);
+        if ($socket !== '') {
+            $dsn .= '?socket=' . rawurlencode($socket);
+        }
+        return $cache = $dsn;
+    }
+
+    private static function findLocalPhp()
+    {
+        $roots = [];
+        if (defined('TIKI_PATH')) {
+            $roots[] = constant('TIKI_PATH');
+        }
+        $cwd = getcwd();
+        if ($cwd !== false) {
+            $roots[] = $cwd;
+        }
+        $roots[] = dirname(__DIR__, 2);
+        $domain = isset($GLOBALS['tikidomain']) && is_string($GLOBALS['tikidomain']) ? $GLOBALS['tikidomain'] : '';
+        foreach ($roots as $root) {
+            if ($domain !== '' && is_file("$root/db/$domain/local.php")) {
+                return "$root/db/$domain/local.php";
+            }
+            if (is_file("$root/db/local.php")) {
+                return "$root/db/local.php";
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,222 @@
+<?php
+/**
+ * IDE stubs for the tiki_tokens extension (never include them where the extension is loaded).
+ *
+ * Signatures are exactly what the extension declares (tests/php_api.rs checks them by
+ * reflection); docblocks give the precise types where PHP's declared ones are wider.
+ *
+ * INI (not visible here): tiki_tokens.dsn, tiki_tokens.max_timeout (604800),
+ * tiki_tokens.max_hits (10), tiki_tokens.purge_interval (60), tiki_tokens.connect_timeout (2),
+ * tiki_tokens.io_timeout (5).
+ */
+
+namespace TikiTokens {
+
+    /**
+     * Base class of every exception the extension throws.
+     * Thrown by the extension only: PHP code cannot construct it.
+     */
+    class Exception extends \Exception
+    {
+        /** @internal The extension's classes cannot be constructed from PHP. */
+        public function __construct() {}
+    }
+
+    /** A bad DSN, INI value or option. */
+    class ConfigException extends Exception
+    {
+        /** @internal */
+        public function __construct() {}
+    }
+
+    /** The database could not be reached, or a statement failed. */
+    class DatabaseException extends Exception
+    {
+        /** @internal */
+        public function __construct() {}
+    }
+
+    /** The table is missing, lacks a column, or has an unexpected shape. */
+    class SchemaException extends Exception
+    {
+        /** @internal */
+        public function __construct() {}
+    }
+
+    /** An argument of the wrong type, or input that cannot be stored. */
+    class InvalidInputException extends Exception
+    {
+        /** @internal */
+        public function __construct() {}
+    }
+
+    /**
+     * A granted lookup. Read-only.
+     */
+    final class Grant
+    {
+        /** @var int The row's tokenId. */
+        public $tokenId;
+        /** @var string[] The groups whose rights the visitor gets (may be empty). */
+        public $groups;
+        /** @var string Who the token was sent to. */
+        public $email;
+        /** @var bool Log the visitor in as a temporary user. */
+        public $createUser;
+        /** @var string Prefix of the temporary user name. */
+        public $userPrefix;
+        /** @var string|null The token's creator (Tiki trunk's user column). */
+        public $user;
+        /** @var string|null Extra data as stored JSON (Tiki trunk's data column). */
+        public $data;
+        /** @var string|null The temporary user name when createUser. */
+        public $tempUser;
+        /** @var int Hits left after this one (-1 = unlimited). */
+        public $hitsLeft;
+
+        /** @internal Made by Store::lookup() only. */
+        public function __construct() {}
+    }
+
+    /**
+     * A refused lookup. Read-only.
+     */
+    final class Denial
+    {
+        /**
+         * @var string malformed, unknown, bad_signature, expired, exhausted, entry_mismatch,
+         *             params_mismatch, lost_race, database_error or internal_error
+         */
+        public $reason;
+        /** @var string What exactly, for logs (never a secret). */
+        public $detail;
+        /** @var string What a visitor may be shown: "Your access to this page has expired". */
+        public $message;
+
+        /** @internal Made by Store::lookup() only. */
+        public function __construct() {}
+    }
+
+    /**
+     * The tokens of one Tiki database (table tiki_auth_tokens). Objects with the same
+     * configuration share one connection pool per PHP process.
+     */
+    class Store
+    {
+        /**
+         * @param string|null $dsn "mysql://user:pass@host:port/db"; null: INI tiki_tokens.dsn
+         * @param array{secret?: ?string, maxTimeout?: int, maxHits?: int, connectTimeout?: int|float,
+         *              ioTimeout?: int|float, forceLegacy?: bool} $options
+         * @throws ConfigException|InvalidInputException
+         */
+        public function __construct(?string $dsn = null, array $options = []) {}
+
+        /**
+         * Token + entry ($_SERVER['PHP_SELF']) + params ($_GET) → Grant or Denial. Never throws on
+         * any input.
+         *
+         * @param mixed $token The TOKEN parameter (a non-string is a Denial "malformed")
+         * @return Grant|Denial
+         */
+        public function lookup(mixed $token, string $entry, array $params): mixed {}
+
+        /**
+         * Binds a new token to $entry and $params. Only what a request can carry back is accepted
+         * in $params: strings, ints (matched by their decimal string) and non-empty arrays of
+         * them; a float, bool, null, empty array, a TOKEN parameter or a name PHP would rewrite
+         * (a space or dot before the first "[") is an InvalidInputException, never a token that
+         * can never match.
+         *
+         * @param array{timeout?: ?int, hits?: ?int, email?: string, createUser?: bool,
+         *              userPrefix?: string, user?: ?string, data?: ?array} $options
+         * @return array{tokenId: int, token: string, scheme: string}
+         * @throws Exception
+         */
+        public function create(string $entry, array $params, array $groups, array $options = []): array {}
+
+        /**
+         * @param string[] $groups
+         * @param array $options As for create()
+         * @return string The URL with &TOKEN=… added
+         * @throws Exception
+         */
+        public function includeToken(string $url, array $groups = [], array $options = []): string {}
+
+        /**
+         * @return array|null The row (Tiki's column names as keys) if the token verifies
+         * @throws Exception
+         */
+        public function get(string $token): ?array {}
+
+        /**
+         * @return array[] Every row, oldest first
+         * @throws Exception
+         */
+        public function list(): array {}
+
+        /**
+         * @return string|null The temporary user to remove (createUser = 'y')
+         * @throws Exception
+         */
+        public function delete(int $tokenId): ?string {}
+
+        /**
+         * @return string[] Temporary users of the removed rows
+         * @throws Exception
+         */
+        public function purge(int $limit = 1000): array {}
+
+        /**
+         * purge(), at most once per $interval seconds per process (null: INI
+         * tiki_tokens.purge_interval; 0: always).
+         *
+         * @return string[]|null Null when no purge was due
+         * @throws Exception
+         */
+        public function purgeIfDue(?int $interval = null, int $limit = 1000): ?array {}
+
+        /**
+         * @return string[] Temporary users of the removed rows
+         * @throws Exception
+         */
+        public function revokeAll(): array {}
+
+        /**
+         * @return string[] Temporary users of the removed rows (with $revoke)
+         * @throws Exception
+         */
+        public function rotateSecret(bool $revoke = false): array {}
+
+        /**
+         * Applies Tiki's migration of the table (signed tokens), idempotently.
+         *
+         * @return array{altered: string[], secretCreated: bool}
+         * @throws Exception
+         */
+        public function migrate(): array {}
+
+        /**
+         * @return array{minting: string, needsMigration: bool, tokenWidth: int, hasSecret: bool}
+         * @throws Exception
+         */
+        public function schemeInfo(): array {}
+
+        /** @throws Exception */
+        public function connectionState(): string {}
+    }
+
+    /**
+     * The (entry, params) a token made for this URL is bound to.
+     *
+     * @return array{entry: string, params: array}
+     * @throws Exception
+     */
+    function canonical_url(string $url): array {}
+
+    /**
+     * The array PHP builds in $_GET for this query string (TOKEN kept).
+     *
+     * @throws Exception
+     */
+    function parse_query(string $query): array {}
+}

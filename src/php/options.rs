@@ -1,0 +1,235 @@
+//! The `$options` arrays of `TikiTokens\Store` (and its INI defaults) → the core's
+//! [`StoreConfig`] and [`CreateOptions`]. Types are checked, not juggled: an option of the wrong
+//! PHP type, or an unknown option (a typo would otherwise be silently ignored), is an error.
+
+use super::convert::{ConvertError, bytes_of, params_from_php, type_name};
+use super::module::{
+    INI_CONNECT_TIMEOUT, INI_DSN, INI_IO_TIMEOUT, INI_MAX_HITS, INI_MAX_TIMEOUT, ini_bytes,
+    ini_int, ini_seconds,
+};
+use crate::canon::json::encode_params;
+use crate::error::Error;
+use crate::store::{CreateOptions, StoreConfig};
+use crate::token::Secret;
+use ext_php_rs::flags::DataType;
+use ext_php_rs::types::{ZendHashTable, Zval};
+use std::time::Duration;
+
+/// The options `new TikiTokens\Store($dsn, $options)` knows.
+pub const STORE_OPTIONS: &[&str] = &[
+    "secret",
+    "maxTimeout",
+    "maxHits",
+    "connectTimeout",
+    "ioTimeout",
+    "forceLegacy",
+];
+
+/// The options `create()` and `includeToken()` know.
+pub const CREATE_OPTIONS: &[&str] = &[
+    "timeout",
+    "hits",
+    "email",
+    "createUser",
+    "userPrefix",
+    "user",
+    "data",
+];
+
+/// The configuration the INI entries describe (no secret: it then comes from
+/// `tiki_preferences`).
+///
+/// # Errors
+/// As [`store_config`].
+pub fn ini_store_config() -> Result<StoreConfig, Error> {
+    store_config(None, None)
+}
+
+/// `new TikiTokens\Store($dsn, $options)`: a `null` DSN is the INI one; options missing from
+/// `$options` come from the INI entries.
+///
+/// # Errors
+/// [`Error::Config`] for a missing or non-UTF-8 DSN or a bad INI value; [`Error::InvalidInput`]
+/// for an unknown option or one of the wrong type or range.
+pub fn store_config(
+    dsn: Option<&[u8]>,
+    options: Option<&ZendHashTable>,
+) -> Result<StoreConfig, Error> {
+    let dsn = match dsn {
+        Some(d) => d.to_vec(),
+        None => ini_bytes(INI_DSN).unwrap_or_default(),
+    };
+    let dsn =
+        String::from_utf8(dsn).map_err(|_| Error::Config("the DSN is not valid UTF-8".into()))?;
+    let dsn = dsn.trim().to_string();
+    if dsn.is_empty() {
+        return Err(Error::Config(
+            "no DSN: set tiki_tokens.dsn (php.ini, or php_admin_value in PHP-FPM) or pass one to TikiTokens\\Store"
+                .into(),
+        ));
+    }
+    let mut config = StoreConfig {
+        dsn,
+        connect_timeout: duration(ini_seconds(INI_CONNECT_TIMEOUT)?, INI_CONNECT_TIMEOUT)
+            .map_err(Error::Config)?,
+        io_timeout: duration(ini_seconds(INI_IO_TIMEOUT)?, INI_IO_TIMEOUT)
+            .map_err(Error::Config)?,
+        secret: None,
+        max_timeout: ini_int(INI_MAX_TIMEOUT)?,
+        max_hits: ini_int(INI_MAX_HITS)?,
+        force_legacy: false,
+    };
+    let Some(options) = options else {
+        return Ok(config);
+    };
+    for (name, value) in entries(options, "TikiTokens\\Store", STORE_OPTIONS)? {
+        match name.as_str() {
+            "secret" => {
+                config.secret = if value.is_null() {
+                    None
+                } else {
+                    let bytes = bytes_of(value)
+                        .ok_or_else(|| wrong_type("secret", "string or null", value))?;
+                    if bytes.is_empty() {
+                        return Err(Error::InvalidInput(
+                            "option secret must not be empty".into(),
+                        ));
+                    }
+                    Some(Secret::from_text(bytes))
+                };
+            }
+            "maxTimeout" => config.max_timeout = int(value, "maxTimeout")?,
+            "maxHits" => config.max_hits = int(value, "maxHits")?,
+            "connectTimeout" => config.connect_timeout = seconds(value, "connectTimeout")?,
+            "ioTimeout" => config.io_timeout = seconds(value, "ioTimeout")?,
+            "forceLegacy" => config.force_legacy = boolean(value, "forceLegacy")?,
+            _ => {}
+        }
+    }
+    Ok(config)
+}
+
+/// `create()` / `includeToken()` options (Tiki's `$arguments`), with `user_prefix` as given when
+/// the option is absent.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an unknown option, one of the wrong type, text that is not UTF-8,
+/// or `data` that `json_encode` could not write.
+pub fn create_options(options: &ZendHashTable, user_prefix: &str) -> Result<CreateOptions, Error> {
+    let mut out = CreateOptions {
+        user_prefix: user_prefix.to_string(),
+        ..CreateOptions::default()
+    };
+    for (name, value) in entries(options, "create options", CREATE_OPTIONS)? {
+        match name.as_str() {
+            "timeout" => out.timeout = opt_int(value, "timeout")?,
+            "hits" => out.hits = opt_int(value, "hits")?,
+            "email" => out.email = text(value, "email")?,
+            "createUser" => out.create_user = boolean(value, "createUser")?,
+            "userPrefix" => out.user_prefix = text(value, "userPrefix")?,
+            "user" => {
+                out.user = if value.is_null() {
+                    None
+                } else {
+                    Some(text(value, "user")?)
+                }
+            }
+            "data" => {
+                out.data = if value.is_null() {
+                    None
+                } else {
+                    let ht = value
+                        .array()
+                        .ok_or_else(|| wrong_type("data", "array or null", value))?;
+                    let tree = params_from_php(ht)
+                        .map_err(|ConvertError(m)| Error::InvalidInput(format!("data: {m}")))?;
+                    Some(
+                        encode_params(&tree)
+                            .map_err(|e| Error::InvalidInput(format!("data: {e}")))?,
+                    )
+                };
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The `(name, value)` entries of an options array; every name must be one of `known`.
+fn entries<'a>(
+    ht: &'a ZendHashTable,
+    what: &str,
+    known: &[&str],
+) -> Result<Vec<(String, &'a Zval)>, Error> {
+    let mut out = Vec::new();
+    let mut iter = ht.iter();
+    while let Some((key, value)) = iter.next_zval() {
+        let value = value.dereference();
+        if value.get_type() == DataType::Undef {
+            continue;
+        }
+        let name = match (key.long(), key.zend_str()) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(s)) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+            (None, None) => String::new(),
+        };
+        if !known.contains(&name.as_str()) {
+            let shown: String = name.chars().take(60).collect();
+            return Err(Error::InvalidInput(format!(
+                "unknown option {shown:?} of {what} (known: {})",
+                known.join(", ")
+            )));
+        }
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+fn wrong_type(name: &str, expected: &str, value: &Zval) -> Error {
+    Error::InvalidInput(format!(
+        "option {name} must be {expected}, got {}",
+        type_name(value)
+    ))
+}
+
+fn int(value: &Zval, name: &str) -> Result<i64, Error> {
+    value.long().ok_or_else(|| wrong_type(name, "int", value))
+}
+
+fn opt_int(value: &Zval, name: &str) -> Result<Option<i64>, Error> {
+    if value.is_null() {
+        Ok(None)
+    } else {
+        int(value, name).map(Some)
+    }
+}
+
+fn boolean(value: &Zval, name: &str) -> Result<bool, Error> {
+    value.bool().ok_or_else(|| wrong_type(name, "bool", value))
+}
+
+fn text(value: &Zval, name: &str) -> Result<String, Error> {
+    let bytes = bytes_of(value).ok_or_else(|| wrong_type(name, "string", value))?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| Error::InvalidInput(format!("option {name} must be valid UTF-8")))
+}
+
+fn seconds(value: &Zval, name: &str) -> Result<Duration, Error> {
+    let secs = match (value.long(), value.double()) {
+        #[allow(clippy::cast_precision_loss)]
+        (Some(n), _) => n as f64,
+        (None, Some(f)) => f,
+        _ => return Err(wrong_type(name, "int or float (seconds)", value)),
+    };
+    duration(secs, name).map_err(Error::InvalidInput)
+}
+
+/// Seconds → a duration: more than 0 and at most a day (a timeout beyond that is a mistake).
+fn duration(secs: f64, name: &str) -> Result<Duration, String> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!(
+            "{name} must be more than 0 and at most 86400 seconds, got {secs}"
+        ));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{name}: {e}"))
+}
