@@ -1,10 +1,13 @@
 <?php
 // One implementation, one long-running PHP process (like an FPM worker: one connection, reused):
 // warm up, then time each call with hrtime, and read the server's counters around the timed
-// batch to count what each call cost on the server (statements, index reads, scanned rows, writes).
+// batch to count what each call cost on the server (statements, index reads, scanned rows, writes),
+// and this process's own CPU time (getrusage, user + system) per call: what the client side
+// costs, much less sensitive to the machine's load than the latency.
 //
 //   php [-d extension=/abs/target/tiki_tokens.so] bench.php --dsn=mysql://... --impl=NAME
-//       [--iterations=20000] [--budget=8] [--min=20] [--size=N --engine=E (labels only)]
+//       [--iterations=20000] [--budget=8] [--min=20] [--size=N --engine=E --round=R (labels only)]
+//       [--samples=FILE (write every latency, ns, one a line)]
 //
 // Prints one JSON line. Exits non-zero if any timed call gave a wrong answer (a lookup meant to
 // be granted was denied, or the reverse): a benchmark of the wrong path is worse than none.
@@ -30,7 +33,7 @@ require __DIR__ . '/tiki24_lookup.php';
 /** The shim's purge interval in the benchmark: one day, so no timed lookup runs the purge. */
 const PURGE_INTERVAL = 86400;
 
-$opt = getopt('', ['dsn:', 'impl:', 'iterations:', 'budget:', 'min:', 'size:', 'engine:']);
+$opt = getopt('', ['dsn:', 'impl:', 'iterations:', 'budget:', 'min:', 'size:', 'engine:', 'round:', 'samples:']);
 $dsn = $opt['dsn'] ?? getenv('TIKI_TOKENS_BENCH_DSN');
 $impl = $opt['impl'] ?? '';
 $iterations = (int) ($opt['iterations'] ?? 20000);
@@ -222,6 +225,8 @@ $calibration = bench_counter_calibration($observer);
 $before = bench_counters($observer);
 $ns = [];
 $wrong = 0;
+$cpu = fn () => (($u = getrusage())['ru_utime.tv_sec'] + $u['ru_stime.tv_sec']) * 1e6 + $u['ru_utime.tv_usec'] + $u['ru_stime.tv_usec'];
+$cpu0 = $cpu();
 $start = hrtime(true);
 $deadline = $start + (int) ($budget * 1e9);
 for ($i = 0; $i < $iterations; $i++) {
@@ -236,6 +241,7 @@ for ($i = 0; $i < $iterations; $i++) {
     }
 }
 $elapsed = hrtime(true) - $start;
+$cpuUs = $cpu() - $cpu0;
 $after = bench_counters($observer);
 $count = count($ns);
 $delta = bench_counter_delta($before, $after, $calibration);
@@ -245,6 +251,10 @@ if ($createdFrom !== null) {
 }
 
 sort($ns);
+if (isset($opt['samples'])) {
+    // The raw latencies (ns, one a line), so that the report can pool the rounds.
+    file_put_contents($opt['samples'], implode("\n", $ns) . "\n");
+}
 $perOp = [];
 foreach ($delta as $k => $v) {
     $perOp[$k] = round($v / $count, 3);
@@ -253,15 +263,19 @@ $result = [
     'impl' => $impl,
     'size' => isset($opt['size']) ? (int) $opt['size'] : null,
     'engine' => $opt['engine'] ?? null,
+    'round' => isset($opt['round']) ? (int) $opt['round'] : 1,
     'n' => $count,
+    'elapsed_s' => round($elapsed / 1e9, 6),
     'ops_per_s' => round($count / ($elapsed / 1e9), 1),
     'p50_us' => round(bench_percentile_us($ns, 50), 1),
     'p99_us' => round(bench_percentile_us($ns, 99), 1),
     'mean_us' => round(array_sum($ns) / $count / 1000, 1),
+    'cpu_us' => round($cpuUs / $count, 1),
     'min_us' => round($ns[0] / 1000, 1),
     'max_us' => round($ns[$count - 1] / 1000, 1),
     'wrong' => $wrong,
     'per_op' => $perOp,
+    'delta' => $delta,
     'notes' => implode('; ', $notes),
     'load1' => round(sys_getloadavg()[0], 2),
 ];

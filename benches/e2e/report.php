@@ -22,6 +22,64 @@ if (! $rows) {
     fwrite(STDERR, "no results in $dir/results.jsonl\n");
     exit(1);
 }
+// Pool the rounds of each (size, engine, implementation): all their latency samples, calls,
+// wall time and counter deltas; keep the spread of the rounds' p50 as a measure of the noise.
+$groups = [];
+foreach ($rows as $x) {
+    $groups[$x['size'] . '|' . $x['engine'] . '|' . $x['impl']][] = $x;
+}
+$rows = [];
+foreach ($groups as $g) {
+    $x = $g[0];
+    $ns = [];
+    $n = 0;
+    $elapsed = 0.0;
+    $delta = [];
+    $p50s = [];
+    $loads = [];
+    $cpu = 0.0;
+    foreach ($g as $y) {
+        $cpu += ($y['cpu_us'] ?? 0) * $y['n'];
+        $f = "$dir/samples/{$y['size']}-{$y['engine']}-{$y['impl']}-" . ($y['round'] ?? 1) . '.txt';
+        if (is_file($f)) {
+            foreach (file($f, FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) as $v) {
+                $ns[] = (int) $v;
+            }
+        }
+        $n += $y['n'];
+        $elapsed += $y['elapsed_s'] ?? $y['n'] / $y['ops_per_s'];
+        foreach ($y['delta'] ?? [] as $k => $v) {
+            $delta[$k] = ($delta[$k] ?? 0) + $v;
+        }
+        $p50s[] = $y['p50_us'];
+        $loads[] = $y['load1'] ?? 0;
+        if (isset($y['backlog'])) {
+            $x['backlog'] = $y['backlog'];
+        }
+    }
+    $x['rounds'] = count($g);
+    $x['cpu_us'] = round($cpu / $n, 1);
+    $x['n'] = $n;
+    $x['ops_per_s'] = round($n / $elapsed, 1);
+    if (count($ns) === $n) {
+        sort($ns);
+        $x['p50_us'] = round($ns[(int) ceil(0.50 * $n) - 1] / 1000, 1);
+        $x['p99_us'] = round($ns[(int) ceil(0.99 * $n) - 1] / 1000, 1);
+        $x['mean_us'] = round(array_sum($ns) / $n / 1000, 1);
+        $x['min_us'] = round($ns[0] / 1000, 1);
+        $x['max_us'] = round($ns[$n - 1] / 1000, 1);
+    }
+    if ($delta) {
+        foreach ($delta as $k => $v) {
+            $x['per_op'][$k] = round($v / $n, 3);
+        }
+    }
+    $x['p50_rounds'] = [min($p50s), max($p50s)];
+    $x['load1'] = max($loads);
+    unset($x['round'], $x['delta'], $x['elapsed_s']);
+    $rows[] = $x;
+}
+
 $run = is_file("$dir/run.json") ? json_decode(file_get_contents("$dir/run.json"), true) : [];
 
 /** r[size][engine][impl] */
@@ -44,7 +102,7 @@ $writes = fn (array $x) => $x['per_op']['Com_update'] + $x['per_op']['Com_delete
 $fmt = fn (float $v) => $v >= 100 ? number_format($v, 0, '.', ',') : number_format($v, 1, '.', ',');
 
 // ---- the table
-$head = ['rows', 'engine', 'implementation', 'calls', 'calls/s', 'p50 µs', 'p99 µs', 'queries/call', 'rows scanned/call', 'writes/call'];
+$head = ['rows', 'engine', 'implementation', 'calls', 'calls/s', 'p50 µs', 'p99 µs', 'p50 of rounds µs', 'client CPU µs/call', 'queries/call', 'rows scanned/call', 'writes/call'];
 $table = [];
 foreach ($r as $size => $byEngine) {
     foreach ($engines as $engine) {
@@ -55,7 +113,10 @@ foreach ($r as $size => $byEngine) {
             }
             $table[] = [
                 number_format($size), $engine, $impl, (string) $x['n'], $fmt($x['ops_per_s']), $fmt($x['p50_us']),
-                $fmt($x['p99_us']), (string) $x['per_op']['Questions'], $fmt($x['per_op']['Handler_read_rnd_next']),
+                $fmt($x['p99_us']),
+                $x['rounds'] > 1 ? $fmt($x['p50_rounds'][0]) . '–' . $fmt($x['p50_rounds'][1]) : '',
+                $fmt($x['cpu_us']),
+                (string) $x['per_op']['Questions'], $fmt($x['per_op']['Handler_read_rnd_next']),
                 (string) $writes($x),
             ];
         }
@@ -122,6 +183,28 @@ foreach ($pairs as [$a, $b, $label]) {
     }
     if ($cells) {
         printf("   %-44s %s\n", $label, implode(', ', $cells));
+    }
+}
+
+// ---- what the extension adds on the client: its process's CPU per call minus the floor's
+$cpuPairs = [
+    ['ext-unlimited', 'floor-select'], ['ext-native-unlimited', 'floor-select'],
+    ['ext-limited', 'floor-select-update'], ['ext-native-limited', 'floor-select-update'],
+];
+echo "\n== client CPU per call (getrusage of the PHP process): implementation − floor, µs\n";
+foreach ($cpuPairs as [$a, $b]) {
+    $cells = [];
+    foreach ($sizes as $size) {
+        foreach ($engines as $engine) {
+            $x = $r[$size][$engine][$a] ?? null;
+            $y = $r[$size][$engine][$b] ?? null;
+            if ($x && $y) {
+                $cells[] = sprintf('%s %s %+.1f', number_format($size), $engine, $x['cpu_us'] - $y['cpu_us']);
+            }
+        }
+    }
+    if ($cells) {
+        printf("   %-44s %s\n", "$a − $b", implode(', ', $cells));
     }
 }
 
@@ -223,9 +306,11 @@ foreach ($verdicts as [$name, $state, $detail]) {
 
 // ---- files
 $csv = fopen("$dir/results.csv", 'w');
-$cols = ['size', 'engine', 'impl', 'n', 'ops_per_s', 'p50_us', 'p99_us', 'mean_us', 'min_us', 'max_us', 'load1', 'notes'];
+$cols = ['size', 'engine', 'impl', 'rounds', 'n', 'ops_per_s', 'p50_us', 'p99_us', 'mean_us', 'min_us', 'max_us', 'cpu_us', 'p50_round_min', 'p50_round_max', 'load1', 'notes'];
 fputcsv($csv, array_merge($cols, array_map(fn ($k) => "per_call_$k", array_keys($rows[0]['per_op']))), ',', '"', '');
 foreach ($rows as $x) {
+    $x['p50_round_min'] = $x['p50_rounds'][0];
+    $x['p50_round_max'] = $x['p50_rounds'][1];
     fputcsv($csv, array_merge(array_map(fn ($c) => $x[$c] ?? '', $cols), array_values($x['per_op'])), ',', '"', '');
 }
 fclose($csv);

@@ -17,6 +17,8 @@
 #   QUICK=1                     a short development run (2,000 calls, 2 s per implementation)
 #   ITERATIONS=20000            calls per implementation (lookups; creates get a quarter)
 #   BUDGET=10                   seconds per implementation at most (but at least MIN calls)
+#   ROUNDS=4                    the indexed implementations run in this many interleaved rounds
+#                               (ITERATIONS and BUDGET are split between them; samples pooled)
 #   MIN=20                      calls per implementation at least (Tiki 24 at 1M rows: a scan each)
 #   IMPLS=...                   only these implementations (comma-separated; see bench.php)
 #   EXT=0                       skip the extension (build and rows): the PHP-only rows
@@ -88,22 +90,49 @@ echo >>"$out/run.json"
 : >"$out/results.jsonl"
 : >"$out/fills.jsonl"
 
+# One run of bench.php: one PHP process, one implementation.
+bench() { # impl iterations budget round
+  local impl="$1" iters="$2" budget="$3" round="$4" args=()
+  case "$impl" in ext-*) args=("${ext_args[@]}") ;; esac
+  printf '%-22s r%-2s ' "$impl" "$round"
+  php "${args[@]}" "$here/bench.php" --dsn="$dsn" --impl="$impl" --iterations="$iters" \
+    --budget="$budget" --min="$MIN" --size="$size" --engine="$engine" --round="$round" \
+    --samples="$out/samples/$size-$engine-$impl-$round.txt" | tee -a "$out/results.jsonl" |
+    php -r '$r = json_decode(stream_get_contents(STDIN), true);
+      printf("%6d calls  %9.1f /s  p50 %9.1f us  p99 %9.1f us  %s queries/call  load %s\n",
+        $r["n"], $r["ops_per_s"], $r["p50_us"], $r["p99_us"], $r["per_op"]["Questions"], $r["load1"]);'
+}
+
+# The indexed implementations run in ROUNDS short rounds, in alternating order (the machine's
+# load drifts; each implementation gets its share of quiet and busy moments), and the report
+# pools their samples. Tiki 24's lookups (table scans; they delete the expired rows) run once,
+# last, on each table.
+rm -rf "$out/samples"; mkdir -p "$out/samples"
+ROUNDS="${ROUNDS:-4}"
+rounds_impls=(); last_impls=()
+for impl in ${IMPLS//,/ }; do
+  case "$impl" in tiki24-unlimited|tiki24-limited) last_impls+=("$impl") ;; *) rounds_impls+=("$impl") ;; esac
+done
+per_round=$(( (ITERATIONS + ROUNDS - 1) / ROUNDS ))
+budget_round=$(php -r "echo max(1, $BUDGET / $ROUNDS);")
 t0=$SECONDS
 for size in ${SIZES//,/ }; do
   for engine in ${ENGINES//,/ }; do
     echo "== $size rows, $engine: fill"
     php "$here/fill.php" "$dsn" "$size" "$engine" | tee -a "$out/fills.jsonl"
-    for impl in ${IMPLS//,/ }; do
-      iters="$ITERATIONS"
-      case "$impl" in *-create) iters=$((ITERATIONS / 4)) ;; esac
-      args=()
-      case "$impl" in ext-*) args=("${ext_args[@]}") ;; esac
-      printf '%-22s ' "$impl"
-      php "${args[@]}" "$here/bench.php" --dsn="$dsn" --impl="$impl" --iterations="$iters" \
-        --budget="$BUDGET" --min="$MIN" --size="$size" --engine="$engine" | tee -a "$out/results.jsonl" |
-        php -r '$r = json_decode(stream_get_contents(STDIN), true);
-          printf("%6d calls  %9.1f /s  p50 %9.1f us  p99 %9.1f us  %s queries/call\n",
-            $r["n"], $r["ops_per_s"], $r["p50_us"], $r["p99_us"], $r["per_op"]["Questions"]);'
+    for round in $(seq 1 "$ROUNDS"); do
+      order=("${rounds_impls[@]}")
+      if [ $((round % 2)) = 0 ]; then
+        order=(); for ((i=${#rounds_impls[@]}-1; i>=0; i--)); do order+=("${rounds_impls[$i]}"); done
+      fi
+      for impl in "${order[@]}"; do
+        iters="$per_round"
+        case "$impl" in *-create) iters=$((per_round / 4)) ;; esac
+        bench "$impl" "$iters" "$budget_round" "$round"
+      done
+    done
+    for impl in "${last_impls[@]}"; do
+      bench "$impl" "$ITERATIONS" "$BUDGET" 1
     done
   done
 done
