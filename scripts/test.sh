@@ -31,7 +31,7 @@ cp target/release/libtiki_tokens.so target/tiki_tokens.so
 export TIKI_TOKENS_EXT="$root/target/tiki_tokens.so"
 
 echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, PHP built-in web server)"
-cargo test --release --no-fail-fast 2>&1 | tee target/test-output.txt
+cargo test --release --no-fail-fast -- --show-output 2>&1 | tee target/test-output.txt
 grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print "rust tests: " p " passed, " f " failed"}'
 
 fuzz_seconds="${FUZZ_SECONDS:-10}"
