@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark: token lookups through real PHP against a real MariaDB, for the
+# extension, a hand-written floor, and Tiki 24's own algorithm. One command:
+#
+#   benches/e2e/run.sh
+#
+# It installs what it needs when missing (php8.2-mysql for PDO, gnuplot-nox for the plot; apt-get,
+# as root or with sudo), starts a throw-away MariaDB under target/mariadb-bench (stopped at the end)
+# unless TIKI_TOKENS_BENCH_DSN names a server, builds the extension (release), and for each table
+# size and engine fills Tiki 24's tiki_auth_tokens with realistic rows, then runs one long-lived
+# PHP process per implementation. Results: a table on stdout, target/bench-e2e/results.csv and
+# target/bench-e2e/latency.png. See benches/e2e/README.md for what each number means.
+#
+# Environment:
+#   SIZES=1000,100000,1000000   table sizes (rows)
+#   ENGINES=MyISAM,InnoDB       storage engines
+#   QUICK=1                     a short development run (2,000 calls, 2 s per implementation)
+#   ITERATIONS=20000            calls per implementation (lookups; creates get a quarter)
+#   BUDGET=10                   seconds per implementation at most (but at least MIN calls)
+#   ROUNDS=4                    the indexed implementations run in this many interleaved rounds
+#                               (ITERATIONS and BUDGET are split between them; samples pooled)
+#   MIN=20                      calls per implementation at least (Tiki 24 at 1M rows: a scan each)
+#   IMPLS=...                   only these implementations (comma-separated; see bench.php)
+#   EXT=0                       skip the extension (build and rows): the PHP-only rows
+#   TIKI_TOKENS_BENCH_DSN=mysql://user:pass@host:port/db   use this server (it gets a database
+#                               `tiki_tokens_bench`, dropped and re-created; its status counters
+#                               are global, so other clients on it spoil the per-call counts)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root="$PWD"
+here="$root/benches/e2e"
+out="$root/target/bench-e2e"
+mkdir -p "$out"
+
+SIZES="${SIZES:-1000,100000,1000000}"
+ENGINES="${ENGINES:-MyISAM,InnoDB}"
+if [ "${QUICK:-0}" = 1 ]; then
+  ITERATIONS="${ITERATIONS:-2000}"; BUDGET="${BUDGET:-2}"; MIN="${MIN:-5}"
+fi
+ITERATIONS="${ITERATIONS:-20000}"
+BUDGET="${BUDGET:-10}"
+MIN="${MIN:-20}"
+EXT="${EXT:-1}"
+all_impls="floor-select,ext-native-unlimited,ext-unlimited,ext-unknown,floor-select-update,ext-native-limited,ext-limited,ext-malformed,ext-create,tiki24-create,tiki24-unlimited,tiki24-limited"
+IMPLS="${IMPLS:-$all_impls}"
+
+echo "== packages"
+need=()
+php -m | grep -qx pdo_mysql || need+=(php8.2-mysql)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
+
+echo "== database server"
+started_db=""
+if [ -n "${TIKI_TOKENS_BENCH_DSN:-}" ]; then
+  dsn="$TIKI_TOKENS_BENCH_DSN"
+else
+  export TIKI_TOKENS_MARIADB_DIR="$root/target/mariadb-bench"
+  dsn="$(scripts/mariadb.sh start)"
+  started_db=1
+fi
+cleanup() { if [ -n "$started_db" ]; then scripts/mariadb.sh stop || true; fi; }
+trap cleanup EXIT
+echo "server: ${dsn%%@*}@${dsn#*@} (throw-away: ${started_db:-no})"
+
+ext_args=()
+if [ "$EXT" != 0 ]; then
+  echo "== build the extension (release)"
+  cargo build --release --features extension
+  cp target/release/libtiki_tokens.so target/tiki_tokens.so
+  ext_args=(-d "extension=$root/target/tiki_tokens.so")
+  php "${ext_args[@]}" -r 'exit(class_exists("TikiTokens\\Store") ? 0 : 1);' ||
+    { echo "the built extension does not load into PHP" >&2; exit 1; }
+else
+  IMPLS="$(tr ',' '\n' <<<"$IMPLS" | grep -v '^ext-' | paste -sd, -)"
+fi
+
+# A record of the conditions: the machine is shared, so say how busy it was.
+{
+  echo "{\"started\":\"$(date -u +%FT%TZ)\",\"nproc\":$(nproc),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\","
+  echo "\"php\":\"$(php -r 'echo PHP_VERSION;')\",\"server\":\"$(php -r 'require $argv[1]; echo bench_pdo($argv[2], null)->query("SELECT VERSION()")->fetchColumn();' "$here/lib.php" "$dsn")\","
+  echo "\"own_server\":${started_db:-0},\"sizes\":\"$SIZES\",\"engines\":\"$ENGINES\",\"iterations\":$ITERATIONS,\"budget\":$BUDGET,\"min\":$MIN}"
+} | tr -d '\n' >"$out/run.json"
+echo >>"$out/run.json"
+: >"$out/results.jsonl"
+: >"$out/fills.jsonl"
+
+# One run of bench.php: one PHP process, one implementation.
+bench() { # impl iterations budget round
+  local impl="$1" iters="$2" budget="$3" round="$4" args=()
+  case "$impl" in ext-*) args=("${ext_args[@]}") ;; esac
+  printf '%-22s r%-2s ' "$impl" "$round"
+  php "${args[@]}" "$here/bench.php" --dsn="$dsn" --impl="$impl" --iterations="$iters" \
+    --budget="$budget" --min="$MIN" --size="$size" --engine="$engine" --round="$round" \
+    --samples="$out/samples/$size-$engine-$impl-$round.txt" | tee -a "$out/results.jsonl" |
+    php -r '$r = json_decode(stream_get_contents(STDIN), true);
+      printf("%6d calls  %9.1f /s  p50 %9.1f us  p99 %9.1f us  %s queries/call  load %s\n",
+        $r["n"], $r["ops_per_s"], $r["p50_us"], $r["p99_us"], $r["per_op"]["Questions"], $r["load1"]);'
+}
+
+# The indexed implementations run in ROUNDS short rounds, in alternating order (the machine's
+# load drifts; each implementation gets its share of quiet and busy moments), and the report
+# pools their samples. Tiki 24's lookups (table scans; they delete the expired rows) run once,
+# last, on each table.
+rm -rf "$out/samples"; mkdir -p "$out/samples"
+ROUNDS="${ROUNDS:-4}"
+rounds_impls=(); last_impls=()
+for impl in ${IMPLS//,/ }; do
+  case "$impl" in tiki24-unlimited|tiki24-limited) last_impls+=("$impl") ;; *) rounds_impls+=("$impl") ;; esac
+done
+per_round=$(( (ITERATIONS + ROUNDS - 1) / ROUNDS ))
+budget_round=$(php -r "echo max(1, $BUDGET / $ROUNDS);")
+t0=$SECONDS
+for size in ${SIZES//,/ }; do
+  for engine in ${ENGINES//,/ }; do
+    echo "== $size rows, $engine: fill"
+    php "$here/fill.php" "$dsn" "$size" "$engine" | tee -a "$out/fills.jsonl"
+    for round in $(seq 1 "$ROUNDS"); do
+      order=("${rounds_impls[@]}")
+      if [ $((round % 2)) = 0 ]; then
+        order=(); for ((i=${#rounds_impls[@]}-1; i>=0; i--)); do order+=("${rounds_impls[$i]}"); done
+      fi
+      for impl in "${order[@]}"; do
+        iters="$per_round"
+        case "$impl" in *-create) iters=$((per_round / 4)) ;; esac
+        bench "$impl" "$iters" "$budget_round" "$round"
+      done
+    done
+    for impl in "${last_impls[@]}"; do
+      bench "$impl" "$ITERATIONS" "$BUDGET" 1
+    done
+  done
+done
+echo "== done in $((SECONDS - t0)) s"
+
+php "$here/report.php" "$out"
