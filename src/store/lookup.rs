@@ -78,10 +78,10 @@ pub(crate) fn lookup(
         .schema()
         .map_err(|e| db_denial(scrub(e.to_string())))?;
     let wants_secret = token.len() == 64 && store.config.secret.is_none();
-    let sql = select_sql(&schema, wants_secret);
+    let sql = schema.lookup_sql(wants_secret);
     let (mut conn, rows) = store
         .conn
-        .first(|c| c.exec::<mysql::Row, _, _>(sql.as_str(), (presented.as_str(),)))
+        .first(|c| c.exec::<mysql::Row, _, _>(sql, (presented.as_str(),)))
         .map_err(|e| {
             store.forget_schema_on(&e);
             db_denial(scrub(store.conn.describe(&e)))

@@ -113,9 +113,17 @@ pub(crate) struct Schema {
     pub has_preferences: bool,
     /// `VERSION()` of the server.
     pub server_version: String,
+    /// The lookup's SELECT text without and with the secret subquery, built once here rather
+    /// than on every lookup (the mysql crate parses the text on each call).
+    lookup_sql: [String; 2],
 }
 
 impl Schema {
+    /// The lookup's SELECT (see [`super::lookup::select_sql`]).
+    pub(crate) fn lookup_sql(&self, with_secret: bool) -> &str {
+        &self.lookup_sql[usize::from(with_secret)]
+    }
+
     /// The column named `name` (case-insensitively, as MySQL compares column names).
     pub(crate) fn column(&self, name: &str) -> Option<&Column> {
         self.columns.get(&name.to_ascii_lowercase())
@@ -250,11 +258,17 @@ pub(crate) fn detect(
     let has_preferences = prefs_table
         && pref_columns.iter().any(|c| c == "name")
         && pref_columns.iter().any(|c| c == "value");
-    Ok(Ok(Schema {
+    let mut schema = Schema {
         columns,
         has_preferences,
         server_version,
-    }))
+        lookup_sql: Default::default(),
+    };
+    schema.lookup_sql = [
+        super::lookup::select_sql(&schema, false),
+        super::lookup::select_sql(&schema, true),
+    ];
+    Ok(Ok(schema))
 }
 
 #[cfg(test)]
