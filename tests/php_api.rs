@@ -338,10 +338,10 @@ fn one_pool_per_process_across_requests() {
         .arg("-t")
         .arg(&root)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(root.join("server.log")).expect("server log"))
         .spawn()
         .expect("php -S");
-    let _server = Server(child);
+    let mut server = Server(child);
     let start = std::time::Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -354,9 +354,13 @@ fn one_pool_per_process_across_requests() {
     let mut seen: Option<(String, BTreeSet<u64>)> = None;
     for i in 0..5 {
         let body = http_get(port, "/index.php");
-        let (class, pid) = body
-            .split_once(' ')
-            .unwrap_or_else(|| panic!("request {i}: {body:?}"));
+        let (class, pid) = body.split_once(' ').unwrap_or_else(|| {
+            // Say whether php -S died (a crash would be a bug of the extension) and what it logged.
+            std::thread::sleep(Duration::from_millis(200));
+            let status = server.0.try_wait();
+            let log = std::fs::read_to_string(root.join("server.log")).unwrap_or_default();
+            panic!("request {i}: {body:?}; php -S status {status:?}; its log:\n{log}")
+        });
         assert_eq!(class, "TikiTokens\\Grant", "request {i}: {body}");
         let ids = connection_ids(&dsn, &db_name);
         assert!(
