@@ -27,5 +27,5 @@ pub const TOKEN_PARAM: &[u8] = b"TOKEN";
 
 /// Removes the `TOKEN` parameter (of any type) from `params`, returning it.
 pub fn take_token(params: &mut Params) -> Option<Value> {
-    params.remove(&Key::Str(TOKEN_PARAM.to_vec()))
+    params.remove_ref(tree::KeyRef::Str(TOKEN_PARAM))
 }

@@ -29,7 +29,7 @@
 //!   is replaced by an empty array in place (`a=1&a[]=2` → `a = [2]`); a string assigned over an
 //!   array replaces it (`a[]=1&a=2` → `a = "2"`).
 
-use super::tree::{Key, Params, PhpArray, Value};
+use super::tree::{Key, KeyRef, Params, PhpArray, Value};
 
 /// PHP's limits that shape `$_GET`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +53,10 @@ impl Default for QueryLimits {
 /// the fragment), `TOKEN` included.
 #[must_use]
 pub fn parse_query(query: &[u8], limits: QueryLimits) -> Params {
-    let mut params = Params::new();
+    // Room for every piece up front: growing the map (rehash, moving entries) was a tenth of
+    // the time of a typical query. Counting the `&` costs a fraction of that.
+    let pieces = query.iter().filter(|&&b| b == b'&').count() + 1;
+    let mut params = Params::with_capacity(pieces.min(limits.max_input_vars));
     // Scratch buffers shared by all variables: the decoded name (keys are copied out of it at
     // their final size) and the positions of its `[…]` keys.
     let mut name = Vec::new();
@@ -305,7 +308,7 @@ fn register(
             // variable; building first matters in that a failed `[]` or a forbidden key stops
             // it earlier, and then nothing is deleted.
             if limits.max_nesting == 0 || descend(params, &name[..open], path, prefixes).is_some() {
-                params.remove(&Key::from_bytes(&name[..open]));
+                params.remove_ref(KeyRef::from_bytes(&name[..open]));
             }
         }
     }
@@ -405,7 +408,7 @@ fn child_array<'a>(
             cur.get_mut(&key)?
         }
         Some(k) if prefixes.forbids(k) => return None,
-        Some(k) => cur.entry_or_insert_with(Key::from_bytes(k), || Value::Array(PhpArray::new())),
+        Some(k) => cur.slot_or_insert_with(KeyRef::from_bytes(k), || Value::Array(PhpArray::new())),
     };
     if !matches!(slot, Value::Array(_)) {
         *slot = Value::Array(PhpArray::new());

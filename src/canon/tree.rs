@@ -4,13 +4,13 @@
 //! `json_encode` and `http_build_query` write entries in insertion order, but two arrays *match*
 //! regardless of order (SPEC: "arrays compare recursively as maps").
 
-use indexmap::IndexMap;
-use indexmap::map::Entry;
+use indexmap::{Equivalent, IndexMap};
 use rustc_hash::FxBuildHasher;
+use std::hash::{Hash, Hasher};
 
 /// A key of a PHP array. PHP turns decimal integer-like string keys (`"1"`, `"-3"`, not `"01"`,
 /// not `"-0"`) into integer keys; [`Key::from_bytes`] does the same.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Key {
     /// An integer key (`a[1]`, or list positions).
     Int(i64),
@@ -22,10 +22,7 @@ impl Key {
     /// The key PHP's symbol table would use for these bytes (`ZEND_HANDLE_NUMERIC_STR`).
     #[must_use]
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        match integer_like(bytes) {
-            Some(n) => Key::Int(n),
-            None => Key::Str(bytes.to_vec()),
-        }
+        KeyRef::from_bytes(bytes).to_key()
     }
 
     /// The key as PHP prints it (`(string) $key`).
@@ -34,6 +31,66 @@ impl Key {
         match self {
             Key::Int(n) => n.to_string().into_bytes(),
             Key::Str(s) => s.clone(),
+        }
+    }
+}
+
+// Hashed by hand so that [`KeyRef`] hashes the same and can look keys up without allocating.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Key::Int(n) => KeyRef::Int(*n).hash(state),
+            Key::Str(s) => KeyRef::Str(s).hash(state),
+        }
+    }
+}
+
+/// A borrowed [`Key`]: looks up, and only allocates a [`Key`] when an entry is really inserted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyRef<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl<'a> KeyRef<'a> {
+    /// As [`Key::from_bytes`], borrowing.
+    pub(crate) fn from_bytes(bytes: &'a [u8]) -> Self {
+        match integer_like(bytes) {
+            Some(n) => KeyRef::Int(n),
+            None => KeyRef::Str(bytes),
+        }
+    }
+
+    pub(crate) fn to_key(self) -> Key {
+        match self {
+            KeyRef::Int(n) => Key::Int(n),
+            KeyRef::Str(s) => Key::Str(s.to_vec()),
+        }
+    }
+}
+
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            KeyRef::Int(n) => {
+                state.write_u8(0);
+                state.write_i64(*n);
+            }
+            KeyRef::Str(s) => {
+                state.write_u8(1);
+                state.write_usize(s.len());
+                state.write(s);
+            }
+        }
+    }
+}
+
+impl Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        match (self, key) {
+            (KeyRef::Int(a), Key::Int(b)) => a == b,
+            (KeyRef::Str(a), Key::Str(b)) => *a == b.as_slice(),
+            _ => false,
         }
     }
 }
@@ -77,12 +134,116 @@ pub enum Value {
 /// position, appending (`$a[] = v`) uses the next free integer key.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PhpArray {
-    /// FxHash: an array holds at most `max_input_vars` request keys (or what a stored JSON column
-    /// holds), so worst-case collisions stay bounded, and SipHash dominated the parse time.
-    entries: IndexMap<Key, Value, FxBuildHasher>,
+    entries: Entries,
     /// PHP's `nNextFreeElement`: one past the largest integer key ever inserted, or `None` when
     /// no integer key was ever inserted.
     next_free: Option<i64>,
+}
+
+/// Arrays up to this many entries are searched linearly, with no hash table behind them: a
+/// typical Tiki query has 5–10 params and its nested arrays a handful, and building a hash
+/// table for each cost a third of the time of the canonical form.
+const SMALL: usize = 8;
+
+/// The entries of a [`PhpArray`], in insertion order.
+#[derive(Clone, Debug)]
+enum Entries {
+    /// At most [`SMALL`] entries, found by a linear scan.
+    Small(Vec<(Key, Value)>),
+    /// More: an insertion-ordered hash map. FxHash: an array holds at most `max_input_vars`
+    /// request keys (or what a stored JSON column holds), so worst-case collisions stay bounded,
+    /// and SipHash dominated the parse time.
+    Large(IndexMap<Key, Value, FxBuildHasher>),
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries::Small(Vec::new())
+    }
+}
+
+/// Map equality, as `IndexMap`'s: the same keys with equal values, in any order.
+impl PartialEq for Entries {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(k, v)| other.index_of(k).is_some_and(|i| other.at(i).1 == v))
+    }
+}
+
+impl Entries {
+    fn with_capacity(n: usize) -> Self {
+        if n <= SMALL {
+            Entries::Small(Vec::with_capacity(n))
+        } else {
+            Entries::Large(IndexMap::with_capacity_and_hasher(n, FxBuildHasher))
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Entries::Small(v) => v.len(),
+            Entries::Large(m) => m.len(),
+        }
+    }
+
+    fn index_of<Q: Hash + Equivalent<Key> + ?Sized>(&self, key: &Q) -> Option<usize> {
+        match self {
+            Entries::Small(v) => v.iter().position(|(k, _)| key.equivalent(k)),
+            Entries::Large(m) => m.get_index_of(key),
+        }
+    }
+
+    fn at(&self, i: usize) -> (&Key, &Value) {
+        match self {
+            Entries::Small(v) => (&v[i].0, &v[i].1),
+            Entries::Large(m) => m.get_index(i).expect("index from index_of"),
+        }
+    }
+
+    fn at_mut(&mut self, i: usize) -> &mut Value {
+        match self {
+            Entries::Small(v) => &mut v[i].1,
+            Entries::Large(m) => &mut m[i],
+        }
+    }
+
+    /// Appends an entry whose key is known to be absent; returns its position.
+    fn push_new(&mut self, key: Key, value: Value) -> usize {
+        match self {
+            Entries::Small(v) if v.len() < SMALL => {
+                v.push((key, value));
+                v.len() - 1
+            }
+            Entries::Small(v) => {
+                let mut m = IndexMap::with_capacity_and_hasher(2 * SMALL, FxBuildHasher);
+                m.extend(v.drain(..));
+                let i = m.insert_full(key, value).0;
+                *self = Entries::Large(m);
+                i
+            }
+            Entries::Large(m) => m.insert_full(key, value).0,
+        }
+    }
+
+    fn shift_remove_index(&mut self, i: usize) -> Value {
+        match self {
+            Entries::Small(v) => v.remove(i).1,
+            Entries::Large(m) => m.shift_remove_index(i).expect("index from index_of").1,
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
+        let (small, large) = match self {
+            Entries::Small(v) => (Some(v.iter().map(|(k, v)| (k, v))), None),
+            Entries::Large(m) => (None, Some(m.iter())),
+        };
+        small
+            .into_iter()
+            .flatten()
+            .chain(large.into_iter().flatten())
+    }
 }
 
 /// The request's or the token's parameters: the top-level PHP array.
@@ -95,6 +256,15 @@ impl PhpArray {
         Self::default()
     }
 
+    /// An empty array with room for `n` entries (no growing while a query of `n` pieces is read).
+    #[must_use]
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            entries: Entries::with_capacity(n),
+            next_free: None,
+        }
+    }
+
     /// Number of entries.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -104,24 +274,59 @@ impl PhpArray {
     /// True when there are no entries.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     /// The value under `key`.
     #[must_use]
     pub fn get(&self, key: &Key) -> Option<&Value> {
-        self.entries.get(key)
+        self.entries.index_of(key).map(|i| self.entries.at(i).1)
     }
 
     /// The value under `key`, mutable.
     pub fn get_mut(&mut self, key: &Key) -> Option<&mut Value> {
-        self.entries.get_mut(key)
+        let i = self.entries.index_of(key)?;
+        Some(self.entries.at_mut(i))
+    }
+
+    /// The slot under a borrowed key, inserted at the end with `default()` when absent; the key
+    /// is only copied when it is inserted.
+    pub(crate) fn slot_or_insert_with(
+        &mut self,
+        key: KeyRef<'_>,
+        default: impl FnOnce() -> Value,
+    ) -> &mut Value {
+        let i = match self.entries.index_of(&key) {
+            Some(i) => i,
+            None => {
+                let key = key.to_key();
+                self.note_key(&key);
+                self.entries.push_new(key, default())
+            }
+        };
+        self.entries.at_mut(i)
+    }
+
+    /// Removes a borrowed key, keeping the order of the others.
+    pub(crate) fn remove_ref(&mut self, key: KeyRef<'_>) -> Option<Value> {
+        let i = self.entries.index_of(&key)?;
+        Some(self.entries.shift_remove_index(i))
+    }
+
+    /// The value under a borrowed key.
+    pub(crate) fn get_ref(&self, key: KeyRef<'_>) -> Option<&Value> {
+        self.entries.index_of(&key).map(|i| self.entries.at(i).1)
     }
 
     /// `$a[$key] = $value`: replaces in place when the key exists, else appends at the end.
     pub fn insert(&mut self, key: Key, value: Value) {
         self.note_key(&key);
-        self.entries.insert(key, value);
+        match self.entries.index_of(&key) {
+            Some(i) => *self.entries.at_mut(i) = value,
+            None => {
+                self.entries.push_new(key, value);
+            }
+        }
     }
 
     /// The slot for `key`, inserted at the end with `default()` when absent (PHP's
@@ -132,10 +337,11 @@ impl PhpArray {
         default: impl FnOnce() -> Value,
     ) -> &mut Value {
         self.note_key(&key);
-        match self.entries.entry(key) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(default()),
-        }
+        let i = match self.entries.index_of(&key) {
+            Some(i) => i,
+            None => self.entries.push_new(key, default()),
+        };
+        self.entries.at_mut(i)
     }
 
     /// `$a[] = $value`. Returns the key used, or `None` when PHP would refuse ("the next element
@@ -151,14 +357,15 @@ impl PhpArray {
     pub fn next_key(&self) -> Option<Key> {
         match self.next_free {
             None => Some(Key::Int(0)),
-            Some(n) if n == i64::MAX && self.entries.contains_key(&Key::Int(i64::MAX)) => None,
+            Some(n) if n == i64::MAX && self.entries.index_of(&KeyRef::Int(n)).is_some() => None,
             Some(n) => Some(Key::Int(n)),
         }
     }
 
     /// Removes `key` keeping the order of the others (used to drop `TOKEN`).
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
-        self.entries.shift_remove(key)
+        let i = self.entries.index_of(key)?;
+        Some(self.entries.shift_remove_index(i))
     }
 
     /// Entries in insertion order.
@@ -171,9 +378,9 @@ impl PhpArray {
     #[must_use]
     pub fn is_list(&self) -> bool {
         self.entries
-            .keys()
+            .iter()
             .enumerate()
-            .all(|(i, k)| matches!(k, Key::Int(n) if usize::try_from(*n) == Ok(i)))
+            .all(|(i, (k, _))| matches!(k, Key::Int(n) if usize::try_from(*n) == Ok(i)))
     }
 
     fn note_key(&mut self, key: &Key) {
@@ -232,35 +439,45 @@ pub fn match_entry(stored: &[u8], request: &[u8]) -> bool {
 /// # Errors
 /// The first difference found, with the path to it.
 pub fn match_params(stored: &PhpArray, request: &PhpArray) -> Result<(), ParamsMismatch> {
+    // The path is kept as borrowed keys and only copied out on a mismatch: cloning every
+    // string key on the way down was most of the cost of a successful match.
     let mut path = Vec::new();
-    match_arrays(stored, request, &mut path).map_err(|kind| ParamsMismatch { path, kind })
+    match_arrays(stored, request, &mut path).map_err(|kind| ParamsMismatch {
+        path: path.into_iter().cloned().collect(),
+        kind,
+    })
 }
 
-fn match_arrays(a: &PhpArray, b: &PhpArray, path: &mut Vec<Key>) -> Result<(), MismatchKind> {
+fn match_arrays<'a>(
+    a: &'a PhpArray,
+    b: &'a PhpArray,
+    path: &mut Vec<&'a Key>,
+) -> Result<(), MismatchKind> {
     for (key, av) in a.iter() {
-        path.push(key.clone());
+        path.push(key);
         let bv = b.get(key).ok_or(MismatchKind::MissingInRequest)?;
         match_values(av, bv, path)?;
         path.pop();
     }
     if a.len() != b.len() {
         // Every key of `a` is in `b`, so `b` has one more: name the first.
-        let extra = b
-            .iter()
-            .find(|(k, _)| a.get(k).is_none())
-            .map(|(k, _)| k.clone());
+        let extra = b.iter().find(|(k, _)| a.get(k).is_none()).map(|(k, _)| k);
         path.extend(extra);
         return Err(MismatchKind::ExtraInRequest);
     }
     Ok(())
 }
 
-fn match_values(a: &Value, b: &Value, path: &mut Vec<Key>) -> Result<(), MismatchKind> {
+fn match_values<'a>(
+    a: &'a Value,
+    b: &'a Value,
+    path: &mut Vec<&'a Key>,
+) -> Result<(), MismatchKind> {
     let same = match (a, b) {
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Int(n), Value::Str(s)) | (Value::Str(s), Value::Int(n)) => {
-            s.as_slice() == n.to_string().as_bytes()
+            integer_like(s) == Some(*n)
         }
         (Value::Array(x), Value::Array(y)) => return match_arrays(x, y, path),
         _ => false,
@@ -384,6 +601,59 @@ mod tests {
         for v in ["", "0"] {
             let a: PhpArray = [(k("a"), s(v))].into_iter().collect();
             assert_eq!(match_params(&a, &a.clone()), Ok(()));
+        }
+    }
+
+    #[test]
+    fn small_and_large_arrays_behave_alike() {
+        // Across the switch from a linear vector to a hash map: order kept, keys found,
+        // replacement in place, removal keeping order, equality as maps.
+        for n in [0usize, 1, SMALL - 1, SMALL, SMALL + 1, 3 * SMALL] {
+            let mut a = PhpArray::new();
+            for i in 0..n {
+                a.insert(k(&format!("k{i}")), s("x"));
+                a.push(s("p"));
+            }
+            assert_eq!(a.len(), 2 * n);
+            let keys: Vec<Key> = a.iter().map(|(k, _)| k.clone()).collect();
+            for (i, key) in keys.iter().enumerate() {
+                assert!(a.get(key).is_some(), "n={n} key {key:?}");
+                assert_eq!(a.get_ref(KeyRef::from_bytes(&key.to_bytes())), a.get(key));
+                let want = if i % 2 == 0 {
+                    key.clone()
+                } else {
+                    Key::Int((i / 2) as i64)
+                };
+                assert_eq!(*key, want);
+            }
+            if n > 0 {
+                a.insert(k("k0"), s("replaced"));
+                assert_eq!(a.iter().next(), Some((&k("k0"), &s("replaced"))));
+                assert_eq!(a.remove_ref(KeyRef::Str(b"k0")), Some(s("replaced")));
+                assert_eq!(a.iter().next().map(|(k, _)| k.clone()), Some(Key::Int(0)));
+                assert!(a.get(&k("k0")).is_none());
+            }
+            let reversed: PhpArray = {
+                let mut r: Vec<(Key, Value)> =
+                    a.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                r.reverse();
+                r.into_iter().collect()
+            };
+            assert_eq!(a, reversed, "n={n}: equality ignores order");
+            assert_eq!(match_params(&a, &reversed), Ok(()));
+        }
+    }
+
+    #[test]
+    fn borrowed_keys_hash_like_owned_ones() {
+        use std::hash::BuildHasher;
+        let h = FxBuildHasher;
+        for bytes in [&b""[..], b"a", b"1", b"-7", b"01", b"TOKEN", b"\xff\x00"] {
+            let owned = Key::from_bytes(bytes);
+            let borrowed = KeyRef::from_bytes(bytes);
+            assert_eq!(h.hash_one(&owned), h.hash_one(borrowed));
+            assert!(borrowed.equivalent(&owned));
+            assert_eq!(borrowed.to_key(), owned);
         }
     }
 }

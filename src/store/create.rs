@@ -283,7 +283,10 @@ fn carriable(params: &Params) -> Result<()> {
         Ok(())
     }
     walk(params, &mut Vec::new())?;
-    if params.get(&Key::Str(TOKEN_PARAM.to_vec())).is_some() {
+    if params
+        .get_ref(crate::canon::tree::KeyRef::Str(TOKEN_PARAM))
+        .is_some()
+    {
         return Err(Error::InvalidInput(
             "a parameter named TOKEN cannot be bound: it carries the token".into(),
         ));
