@@ -217,6 +217,42 @@ fn purge_removes_unusable_rows_within_its_limit() {
 }
 
 #[test]
+fn purge_goes_past_one_batch_and_stops_at_its_limit() {
+    // More unusable rows than one batch of the purge (1,000): the limit still holds exactly,
+    // and every temporary user of a removed row is reported.
+    let dsn = table_database("purge_batches", Variant::Trunk, Engine::InnoDb);
+    let s = store(&dsn);
+    exec(
+        &dsn,
+        "INSERT INTO tiki_auth_tokens (timeout, hits, token, entry, parameters, `groups`, email, createUser, userPrefix) \
+         SELECT -1, 0, MD5(seq), 'tiki-index.php', '[]', '[\"G\"]', '', IF(seq % 2, 'y', 'n'), '_p' \
+         FROM seq_1_to_2500",
+    );
+    let keep = insert_row(
+        &dsn,
+        &TikiRow {
+            timeout: -1,
+            hits: -1,
+            ..TikiRow::default()
+        },
+    );
+    tiki24_sign(&dsn, keep);
+    let first = s.purge(2200).unwrap();
+    assert_eq!(ids(&dsn).len(), 2500 - 2200 + 1, "exactly the limit went");
+    let rest = s.purge(100_000).unwrap();
+    assert_eq!(ids(&dsn), vec![keep]);
+    assert_eq!(
+        first.len() + rest.len(),
+        1250,
+        "one user per createUser = 'y' row"
+    );
+    let mut all: Vec<String> = first.into_iter().chain(rest).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 1250, "no user reported twice");
+}
+
+#[test]
 fn revoke_all_removes_everything() {
     let dsn = table_database("revoke", Variant::Trunk, Engine::InnoDb);
     let s = store(&dsn);

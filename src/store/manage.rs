@@ -175,14 +175,43 @@ fn temp_user(c: &Cells, token_id: i64) -> Option<String> {
         .then(|| temp_user_name(&c.text(1).unwrap_or_default(), token_id))
 }
 
-/// [`Store::purge`]: one bounded SELECT of unusable rows, one DELETE of those ids that re-checks
-/// the condition (a row that changed meanwhile stays), and, only when fewer rows went than were
-/// chosen, one SELECT to learn which.
+/// Rows a purge handles per batch. A purge of 100,000 rows once held every chosen id (and the
+/// rows they came in) at once: megabytes that the allocator then kept for the life of the PHP
+/// process. Batches bound that, and the DELETE's `IN` list, whatever the limit.
+const PURGE_BATCH: u32 = 1000;
+
+/// [`Store::purge`]: batches of [`purge_batch`] until `limit` rows went or none are left. A
+/// failure in the first batch is an error; in a later one it ends the purge with what was
+/// removed so far (the next purge goes on from there), so no temporary user name is lost.
 pub(crate) fn purge(store: &Store, limit: u32) -> Result<Vec<String>> {
     store.schema()?;
-    if limit == 0 {
-        return Ok(Vec::new());
+    let mut users = Vec::new();
+    let mut left = limit;
+    let mut first = true;
+    while left > 0 {
+        let batch = left.min(PURGE_BATCH);
+        let (chosen, removed, mut gone) = match purge_batch(store, batch) {
+            Ok(done) => done,
+            Err(e) if first => return Err(e),
+            Err(_) => break,
+        };
+        first = false;
+        users.append(&mut gone);
+        left -= chosen;
+        // Fewer chosen than asked: nothing more to purge. None removed: the chosen rows changed
+        // meanwhile; stop rather than choose them again.
+        if chosen < batch || removed == 0 {
+            break;
+        }
     }
+    Ok(users)
+}
+
+/// One batch: one bounded SELECT of unusable rows, one DELETE of those ids that re-checks the
+/// condition (a row that changed meanwhile stays), and, only when fewer rows went than were
+/// chosen, one SELECT to learn which. Returns (rows chosen, rows removed, temporary users of
+/// the removed createUser = 'y' rows).
+fn purge_batch(store: &Store, limit: u32) -> Result<(u32, u64, Vec<String>)> {
     let (mut conn, rows) = store
         .conn
         .first(|c| {
@@ -207,8 +236,10 @@ pub(crate) fn purge(store: &Store, limit: u32) -> Result<Vec<String>> {
         .collect();
     if chosen.is_empty() {
         store.conn.ok();
-        return Ok(Vec::new());
+        return Ok((0, 0, Vec::new()));
     }
+    // At most `limit` rows came back.
+    let count = u32::try_from(chosen.len()).unwrap_or(limit);
     let ids = chosen
         .iter()
         .map(|(id, _)| id.to_string())
@@ -219,22 +250,25 @@ pub(crate) fn purge(store: &Store, limit: u32) -> Result<Vec<String>> {
             "DELETE FROM `{TABLE}` WHERE `tokenId` IN ({ids}) AND {UNUSABLE}"
         ))
         .and_then(|()| {
-            if usize::try_from(conn.affected_rows()).ok() == Some(chosen.len()) {
-                return Ok(chosen.iter().filter_map(|(_, u)| u.clone()).collect());
+            let removed = conn.affected_rows();
+            if usize::try_from(removed).ok() == Some(chosen.len()) {
+                let users = chosen.iter().filter_map(|(_, u)| u.clone()).collect();
+                return Ok((count, removed, users));
             }
             let left: Vec<i64> = conn.query(format!(
                 "SELECT `tokenId` FROM `{TABLE}` WHERE `tokenId` IN ({ids})"
             ))?;
-            Ok(chosen
+            let users = chosen
                 .iter()
                 .filter(|(id, _)| !left.contains(id))
                 .filter_map(|(_, u)| u.clone())
-                .collect())
+                .collect();
+            Ok((count, removed, users))
         });
     match result {
-        Ok(users) => {
+        Ok(done) => {
             store.conn.ok();
-            Ok(users)
+            Ok(done)
         }
         Err(e) => {
             let err = fail(store, &e);
