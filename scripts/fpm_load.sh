@@ -223,7 +223,7 @@ pm = static
 pm.max_children = $WORKERS
 pm.max_requests = 0
 access.log = $out/fpm/access.log
-access.format = "%{HTTP_X_KIND}e %s %{mili}d"
+access.format = "%{HTTP_X_KIND}e %s %{mili}d %p"
 clear_env = yes
 env[TIKI_TOKENS_PURGE_INTERVAL] = $PURGE_INTERVAL
 catch_workers_output = yes
@@ -385,7 +385,14 @@ sql -e "FLUSH STATUS"   # Max_used_connections from here on
 snapshot mixed-before
 mark mixed
 (
-  while [ ! -f "$out/sampler.stop" ]; do conn_sample >>"$out/connections.tsv" || true; sleep 0.2; done
+  t0=$SECONDS; next=0
+  while [ ! -f "$out/sampler.stop" ]; do
+    conn_sample >>"$out/connections.tsv" || true
+    if [ $((SECONDS - t0)) -ge "$next" ]; then   # the workers' RSS every 5 s
+      rss "mixed+$((SECONDS - t0))s:$(wc -l <"$out/fpm/access.log")"; next=$((next + 5))
+    fi
+    sleep 0.2
+  done
 ) &
 sampler_pid=$!
 run_wrk mixed "$port_mixed" "$out/mixed.tsv" "$THREADS" "$CONNECTIONS" "$DURATION" &
@@ -400,6 +407,7 @@ quiesce
 touch "$out/sampler.stop"; wait "$sampler_pid" || true; sampler_pid=""
 mark after_mixed
 snapshot mixed-after
+rss after_mixed
 echo "connection samples: $(wc -l <"$out/connections.tsv")"
 
 say "floods (purge disabled on this port; status read before and after each)"
@@ -410,6 +418,7 @@ snapshot malformed-before
 run_wrk malformed "$port_flood" "$out/malformed.tsv" "$THREADS" "$CONNECTIONS" "$FLOOD_DURATION"
 quiesce
 snapshot malformed-after
+rss after_malformed
 mark unknown
 snapshot unknown-before
 run_wrk unknown "$port_flood" "$out/unknown.tsv" "$THREADS" "$CONNECTIONS" "$FLOOD_DURATION"

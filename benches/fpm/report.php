@@ -282,6 +282,13 @@ foreach ($rss['end'] ?? [] as $pid => $kb) {
     $growth[$pid] = $kb - ($rss['warm'][$pid] ?? $kb);
 }
 $maxGrowth = $growth ? max($growth) : 0;
+$perWorker = [];
+foreach ($log as $line) {
+    $f = preg_split('/\s+/', trim($line));
+    if (isset($f[3])) {
+        $perWorker[(int) $f[3]] = ($perWorker[(int) $f[3]] ?? 0) + 1;
+    }
+}
 $check("RSS growth of a worker after the warm-up ≤ {$facts['rss_growth_max_kb']} KiB", $maxGrowth <= (int) $facts['rss_growth_max_kb'], "max $maxGrowth KiB");
 
 // ---- logs
@@ -347,9 +354,18 @@ foreach ($floods as $f => $d) {
 }
 $L[] = '  EXPLAIN (lookup SELECT as sent): ' . (implode('; ', array_map(static fn ($e) => "{$e['token']} token: {$e['table']} type={$e['type']} key={$e['key']} rows={$e['rows']} {$e['extra']}", $explain)) ?: 'none');
 $L[] = '';
-$L[] = 'RSS of the FPM workers (KiB): ' . implode('; ', array_map(static function ($pid) use ($rss) {
-    return sprintf('%d: idle %d, warm %d, end %d', $pid, $rss['idle'][$pid] ?? 0, $rss['warm'][$pid] ?? 0, $rss['end'][$pid] ?? 0);
-}, array_keys($rss['end'] ?? [])));
+$L[] = 'RSS of the FPM workers (KiB) at: idle (started), warm (after the warm-up), after the mixed run, after the malformed flood, end; requests each served:';
+$series = [];
+foreach ($rss as $label => $byPid) {
+    if (preg_match('/^mixed\+(\d+)s:(\d+)$/', (string) $label, $mm)) {
+        $series[] = sprintf('%ss %d KiB (%d requests served)', $mm[1], array_sum($byPid), $mm[2]);
+    }
+}
+foreach (array_keys($rss['end'] ?? []) as $pid) {
+    $L[] = sprintf('  worker %d: %d, %d, %d, %d, %d; %d requests (+%d KiB from warm to end)', $pid, $rss['idle'][$pid] ?? 0, $rss['warm'][$pid] ?? 0,
+        $rss['after_mixed'][$pid] ?? 0, $rss['after_malformed'][$pid] ?? 0, $rss['end'][$pid] ?? 0, $perWorker[$pid] ?? 0, $growth[$pid] ?? 0);
+}
+$L[] = '  all workers during the mixed run: ' . implode(', ', $series);
 $L[] = '';
 $L[] = sprintf('checks: %d passed, %d failed', count($checks) - count($failed), count($failed));
 foreach ($checks as $c) {
@@ -373,6 +389,7 @@ file_put_contents("$dir/results.json", json_encode([
     'floods' => $floods,
     'explain' => $explain,
     'rss_kb' => $rss,
+    'requests_per_worker' => $perWorker,
     'checks' => $checks,
     'passed' => ! $failed,
 ], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) . "\n");
