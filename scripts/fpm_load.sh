@@ -7,9 +7,11 @@
 #   scripts/fpm_load.sh
 #
 # What it does (everything lives under target/fpm-load/ and is stopped at the end, on any exit):
-#  1. installs what is missing (php8.2-cli, php8.2-fpm, nginx, wrk, mariadb-server/-client, curl;
-#     apt-get, as root or with sudo), builds the extension (cargo build --release --features
-#     extension) unless EXT_SO names a built one, starts a throw-away MariaDB under
+#  1. installs what is missing (php8.2-cli, php8.2-fpm, nginx, wrk, mariadb-server/-client, curl,
+#     and for the build php8.2-dev and libclang; apt-get, as root or with sudo; on Debian, installing
+#     nginx and php8.2-fpm also starts their system services, which this script never uses), builds
+#     the extension (cargo build --release --features extension; Rust must be installed) unless
+#     EXT_SO names a built one, starts a throw-away MariaDB under
 #     target/fpm-load/mariadb, creates Tiki 24's tables (tests/data/tiki24.sql) in a database
 #     `tiki` with a user `tiki`, and fills tiki_auth_tokens with ROWS realistic rows;
 #  2. mints tokens with AuthTokens::includeToken (PHP CLI, same DSN): unlimited ones, ones with
@@ -34,8 +36,11 @@
 #     server's global status (Questions, Com_*, Handler_*, Select_scan, Connections) is read, and
 #     the cost of reading it (calibrated: three reads in a row) subtracted;
 #  6. EXPLAINs the lookup SELECT exactly as the store sent it (from the general log), reads the
-#     hits left in the database, the RSS of every FPM worker (idle, after warm-up, at the end),
-#     stops everything and checks (benches/fpm/report.php).
+#     hits left in the database, and the RSS of every FPM worker (/proc: idle, after the warm-up,
+#     every 5 s of the mixed run, after it, after each flood), stops everything and checks
+#     (benches/fpm/report.php). FPM's access log ("<kind> <status> <ms> <pid>" per request PHP
+#     served) gives the server-side counts: requests in flight when wrk stops are served by PHP
+#     but not counted by wrk, so the exact checks count what PHP served.
 #
 # Checks (any failure → exit 1): no socket errors, no 5xx, every response the expected one for its
 # kind (valid/limited → 200 granted; invalid → 403 params_mismatch|entry_mismatch|bad_signature;
@@ -100,6 +105,11 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 command -v curl >/dev/null || need+=(curl)
+if [ -z "$EXT_SO" ]; then   # what the build needs (as scripts/bootstrap.sh, without cargo-fuzz)
+  command -v php-config >/dev/null || need+=(php8.2-dev)
+  { ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; } || need+=(libclang-dev)
+  command -v clang >/dev/null || need+=(clang)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -108,12 +118,26 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 echo "php $(php -r 'echo PHP_VERSION;'), $(php-fpm8.2 -v | head -1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | cut -d' ' -f3), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(mariadbd --version | cut -d' ' -f4)"
 
+children() { # the child processes of a pid, from /proc (no procps on a minimal Debian)
+  local f line rest
+  for f in /proc/[0-9]*/stat; do
+    { read -r line <"$f"; } 2>/dev/null || continue
+    rest="${line##*) }"        # after the command name: state, ppid, ...
+    rest="${rest#* }"
+    [ "${rest%% *}" = "$1" ] && { f="${f#/proc/}"; echo "${f%/stat}"; }
+  done | sort -n
+}
+
 # Everything we start, stopped on any exit.
 fpm_pid=""; nginx_pid=""; sampler_pid=""; bg_pids=()
 cleanup() {
   local rc=$?
   set +e
-  for p in "${bg_pids[@]}" "$sampler_pid"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  for p in "${bg_pids[@]}" "$sampler_pid"; do   # background subshells and their wrk
+    [ -n "$p" ] || continue
+    for c in $(children "$p"); do kill "$c" 2>/dev/null; done
+    kill "$p" 2>/dev/null
+  done
   if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
     kill -QUIT "$nginx_pid"; for _ in $(seq 1 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$nginx_pid" 2>/dev/null
@@ -235,7 +259,7 @@ EOF
 "$fpm_bin" "${fpm_args[@]}" -t >"$out/fpm/config-test.log" 2>&1 || { cat "$out/fpm/config-test.log" >&2; die "php-fpm rejects its configuration"; }
 "$fpm_bin" "${fpm_args[@]}" -F >"$out/fpm/stdout.log" 2>&1 &
 fpm_pid=$!
-workers() { pgrep -P "$fpm_pid" | sort -n; }
+workers() { children "$fpm_pid"; }
 for _ in $(seq 1 100); do
   [ -S "$out/fpm/fpm.sock" ] && [ "$(workers | wc -l)" = "$WORKERS" ] && break
   kill -0 "$fpm_pid" 2>/dev/null || { cat "$out/fpm/stdout.log" "$out/fpm/php-fpm.log" >&2 2>/dev/null; die "php-fpm died"; }
@@ -397,7 +421,7 @@ mark mixed
 sampler_pid=$!
 run_wrk mixed "$port_mixed" "$out/mixed.tsv" "$THREADS" "$CONNECTIONS" "$DURATION" &
 mixed_pid=$!; bg_pids+=("$mixed_pid")
-sleep $((DURATION / 3))
+sleep $((DURATION / 3)) & wait $!   # (wait: a signal is handled at once)
 run_wrk nhit "$port_mixed" "$out/nhit.tsv" 1 "$NHIT_CONNECTIONS" "$NHIT_DURATION" &
 nhit_pid=$!; bg_pids+=("$nhit_pid")
 wait "$nhit_pid" || die "the exactly-N run failed"
