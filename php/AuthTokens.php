@@ -159,7 +159,13 @@ class AuthTokens
         $this->ok = false;
         $this->lastDenial = null;
         $this->lastDenialDetail = null;
-        $this->purgeIfDue();
+        // Tiki purges before each lookup; so do we (when due), but not for a token that cannot
+        // be one (not 32 or 64 hex characters): a flood of garbage tokens must not reach the
+        // database at all, not even for a purge. The lookup's own pre-check stays the judge.
+        if (is_string($token) && (strlen($token) === 32 || strlen($token) === 64)
+            && strspn($token, '0123456789abcdefABCDEF') === strlen($token)) {
+            $this->purgeIfDue();
+        }
 
         if (! is_string($entry) || ! is_array($parameters)) {
             return $this->deny('malformed', 'entry must be a string and parameters an array');

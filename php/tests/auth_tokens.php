@@ -111,6 +111,22 @@ test('getGroups: the purge runs at most once per purgeInterval per process', fun
     assert(count(sql($dsn2, 'SELECT tokenId FROM tiki_auth_tokens')) === 1, 'not again within the hour, even from a new object');
 });
 
+test('getGroups: a malformed token never triggers the purge', function () {
+    $dsn = fresh_db('trunk');
+    $lib = new AuthTokens($dsn, ['maxHits' => 10, 'purgeInterval' => 0]);
+    $lib->getGroups('e2990f7983b7b6c46b3987536aa38d32', 'tiki-index.php', []); // purges the fixture
+    $used = $lib->createToken('/m.php', [], ['G'], ['hits' => 1]);
+    sql($dsn, 'UPDATE tiki_auth_tokens SET hits = 0');
+    $rows = count(sql($dsn, 'SELECT tokenId FROM tiki_auth_tokens'));
+    assert($rows >= 1, 'a used-up row to purge');
+    foreach (['', 'abc', str_repeat('a', 31), str_repeat('a', 33), str_repeat('g', 32), str_repeat('a', 63) . 'z', ['x'], null, 42] as $bad) {
+        assert($lib->getGroups($bad, '/m.php', []) === null && $lib->lastDenial === 'malformed');
+        assert(count(sql($dsn, 'SELECT tokenId FROM tiki_auth_tokens')) === $rows, 'no purge for ' . var_export($bad, true));
+    }
+    assert($lib->getGroups(str_repeat('a', 32), '/m.php', []) === null && $lib->lastDenial === 'unknown');
+    assert(count(sql($dsn, 'SELECT tokenId FROM tiki_auth_tokens')) === 0, 'a well-formed token purges (interval 0)');
+});
+
 test('createToken: Tiki arguments and trunk data', function () {
     $dsn = fresh_db('trunk');
     $lib = new AuthTokens($dsn, ['maxTimeout' => 7200, 'maxHits' => 10]);
