@@ -30,7 +30,10 @@ set +e
   -artifact_prefix="$root/fuzz/artifacts/$target/") >"$log" 2>&1
 status=$?
 set -e
-grep -E '^(#[0-9]+ +(INITED|DONE)|==[0-9]+==|stat::|Done|INFO: seed corpus|.*(panicked|SUMMARY|Test unit written))' "$log" || true
+grep -E '^(==[0-9]+==|stat::|Done|INFO: seed corpus|.*(panicked|SUMMARY|Test unit written))' "$log" || true
+# Coverage at the start (seeds loaded) and at the end: edges (cov), features (ft), corpus size.
+grep -E '^#[0-9]+[[:space:]]+INITED' "$log" | head -1 || true
+grep -E '^#[0-9]+[[:space:]].*cov: ' "$log" | tail -1 || true
 execs="$(grep -Eo 'stat::number_of_executed_units: [0-9]+' "$log" | awk '{print $2}' | tail -1)"
 echo "fuzz $target: ${execs:-?} executions in ${seconds}s, exit status $status"
 if [ "$status" != 0 ]; then
