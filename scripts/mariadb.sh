@@ -13,6 +13,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${TIKI_TOKENS_MARIADB_DIR:-$root/target/mariadb-test}"
+# A relative directory is taken from where the command was run (mariadbd needs absolute paths).
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
 db="tiki_tokens_test"
 
 alive() {
