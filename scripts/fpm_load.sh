@@ -97,6 +97,7 @@ die() { echo "fpm_load: $*" >&2; exit 1; }
 
 say "packages"
 export PATH="$PATH:/usr/sbin:/sbin"
+source "$root/scripts/lib/packages.sh"
 need=()
 command -v php >/dev/null || need+=(php8.2-cli)
 command -v php-fpm8.2 >/dev/null || need+=(php8.2-fpm)
@@ -105,17 +106,8 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 command -v curl >/dev/null || need+=(curl)
-if [ -z "$EXT_SO" ]; then   # what the build needs (as scripts/bootstrap.sh, without cargo-fuzz)
-  command -v php-config >/dev/null || need+=(php8.2-dev)
-  { ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; } || need+=(libclang-dev)
-  command -v clang >/dev/null || need+=(clang)
-fi
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}" >&2
-fi
+[ -n "$EXT_SO" ] || need_build_packages
+install_packages "${need[@]}"
 echo "php $(php -r 'echo PHP_VERSION;'), $(php-fpm8.2 -v | head -1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | cut -d' ' -f3), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(mariadbd --version | cut -d' ' -f4)"
 
 children() { # the child processes of a pid, from /proc (no procps on a minimal Debian)

@@ -45,15 +45,11 @@ all_impls="floor-select,ext-native-unlimited,ext-unlimited,ext-unknown,floor-sel
 IMPLS="${IMPLS:-$all_impls}"
 
 echo "== packages"
+source "$root/scripts/lib/packages.sh"
 need=()
 php -m | grep -qx pdo_mysql || need+=(php8.2-mysql)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}" >&2
-fi
+install_packages "${need[@]}"
 
 echo "== database server"
 started_db=""
