@@ -176,34 +176,9 @@ sql -e "CREATE DATABASE tiki CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 sed "s/ENGINE=MyISAM/ENGINE=$ENGINE/" tests/data/tiki24.sql | sql tiki
 dsn="mysql://tiki:$pw@127.0.0.1:$dbport/tiki"
 if [ "$ROWS" -gt 0 ]; then
-  # Realistic rows (the mix of benches/e2e/fill.php): 3 % expired by time, 2 % used up, the rest
-  # live with 1–10 hits or unlimited; five entries; MD5 tokens as Tiki 24 computes them.
-  sql tiki <<SQL
-INSERT INTO tiki_auth_tokens
-  (tokenId, creation, timeout, hits, maxhits, token, entry, email, parameters, \`groups\`, createUser, userPrefix)
-SELECT tokenId, creation, timeout, hits, maxhits,
-  MD5(CONCAT(tokenId, creation, timeout, entry, parameters, \`groups\`)),
-  entry, email, parameters, \`groups\`, createUser, userPrefix
-FROM (SELECT seq + 1 AS tokenId,
-  IF(seq % 100 < 3, NOW() - INTERVAL (8 * 86400 + seq % 86400) SECOND,
-                    NOW() - INTERVAL ((seq * 7919) % (6 * 86400)) SECOND) AS creation,
-  IF(seq % 100 < 5 OR seq % 7 != 0, 604800, -1) AS timeout,
-  CASE WHEN seq % 100 IN (3, 4) THEN 0 WHEN seq % 6 = 0 THEN -1 ELSE 1 + (seq * 31) % 10 END AS hits,
-  IF(seq % 6 = 0, -1, 1 + (seq * 31) % 10) AS maxhits,
-  ELT(1 + seq % 5, '/tiki-index.php', '/tiki-download_file.php', '/tiki-ajax_services.php',
-                   '/tiki-view_tracker_item.php', '/tiki-print.php') AS entry,
-  CONCAT('user', seq % 5000, '@example.org') AS email,
-  CASE seq % 5
-    WHEN 0 THEN CONCAT('{"page":"Meeting notes ', seq, '"}')
-    WHEN 1 THEN IF(seq % 2 = 0, CONCAT('{"fileId":', seq, '}'), CONCAT('{"fileId":"', seq, '"}'))
-    WHEN 2 THEN CONCAT('{"controller":"tracker","action":"export_items","trackerId":"', 1 + seq % 40, '"}')
-    WHEN 3 THEN CONCAT('{"itemId":"', seq, '","trackerId":"', 1 + seq % 40, '"}')
-    ELSE CONCAT('{"page":"Project ', seq % 900, '","display":"pdf"}') END AS parameters,
-  ELT(1 + seq % 4, '["Registered"]', '["Admins","Registered"]', '["Editors"]', '["Registered","Partners"]') AS \`groups\`,
-  IF(seq % 100 = 97, 'y', 'n') AS createUser, '_token' AS userPrefix
-FROM seq_0_to_$((ROWS - 1))) r;
-ANALYZE TABLE tiki_auth_tokens;
-SQL
+  # Realistic rows, the same mix as the e2e benchmark (benches/e2e/rows.sql).
+  { sed -e "s/{numbers}/SELECT seq AS n FROM seq_0_to_$((ROWS - 1))/" -e "s/{rows}/$ROWS/" \
+      benches/e2e/rows.sql | grep -v '^--'; echo ';'; echo 'ANALYZE TABLE tiki_auth_tokens;'; } | sql tiki
 fi
 echo "MariaDB on 127.0.0.1:$dbport, database tiki, user tiki; tiki_auth_tokens ($ENGINE): $(sql tiki -e 'SELECT COUNT(*) FROM tiki_auth_tokens') rows"
 
