@@ -10,12 +10,13 @@
 //!   `tests/data/expected-deviations.txt`; an unlisted deviation fails the test, and so does a
 //!   listed one that no longer happens.
 
-mod common;
-
-use common::php::{PhpServer, as_array, run_php_with, unserialize, unserialize_many};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use testkit::php::eval_with;
+use testkit::rng::Rng;
+use testkit::value::{as_array, unserialize, unserialize_many};
+use testkit::web::{Backend, Setup, WebServer};
 use tiki_tokens::canon::path::entry_from_url_path;
 use tiki_tokens::canon::query::{QueryLimits, parse_query};
 use tiki_tokens::canon::url::{request_target, split_url};
@@ -60,9 +61,12 @@ fn php_is_the_oracle() {
     let mut deviations = Vec::new();
     let cli = compare_cli(&queries, &mut deviations);
 
-    let docroot = PhpServer::temp_docroot("oracle");
+    let server = WebServer::start(
+        "oracle",
+        &Setup::new(Backend::PhpBuiltin).ini("display_errors", "0"),
+    );
+    let docroot = server.docroot().to_path_buf();
     write_script(&docroot, b"/o.php");
-    let server = PhpServer::start(&["-n", "-d", "display_errors=0"], docroot.clone());
     let mut http = 0;
     let mut too_long = 0;
     for case in &queries {
@@ -139,7 +143,7 @@ fn compare_cli(queries: &[Case], deviations: &mut Vec<Deviation>) -> usize {
             echo serialize($r);
         }
     "#;
-    let out = run_php_with(&["-n", "-d", "display_errors=0"], code, &input);
+    let out = eval_with(&["-n", "-d", "display_errors=0"], code, &input);
     let results = unserialize_many(&out);
     assert_eq!(results.len(), queries.len(), "one result per query");
     for (q, php) in queries.iter().zip(results) {
@@ -160,7 +164,7 @@ fn compare_cli(queries: &[Case], deviations: &mut Vec<Deviation>) -> usize {
 // HTTP: $_GET and PHP_SELF from the built-in web server
 
 /// `None` when the request would be too long for the server.
-fn compare_http_query(server: &PhpServer, q: &Case, deviations: &mut Vec<Deviation>) -> Option<()> {
+fn compare_http_query(server: &WebServer, q: &Case, deviations: &mut Vec<Deviation>) -> Option<()> {
     let mut target = b"/o.php?".to_vec();
     target.extend(wire(&q.bytes, b"#"));
     if target.len() > MAX_REQUEST {
@@ -181,7 +185,7 @@ fn compare_http_query(server: &PhpServer, q: &Case, deviations: &mut Vec<Deviati
 }
 
 fn compare_http_paths(
-    server: &PhpServer,
+    server: &WebServer,
     docroot: &Path,
     paths: &[Case],
     deviations: &mut Vec<Deviation>,
@@ -221,7 +225,7 @@ fn compare_http_paths(
 }
 
 fn compare_http_urls(
-    server: &PhpServer,
+    server: &WebServer,
     docroot: &Path,
     urls: &[Case],
     deviations: &mut Vec<Deviation>,
@@ -283,7 +287,7 @@ fn compare_http_urls(
 }
 
 /// `(PHP_SELF, $_GET)` for a request, or why there is none.
-fn fetch(server: &PhpServer, target: &[u8]) -> Result<(Vec<u8>, PhpArray), String> {
+fn fetch(server: &WebServer, target: &[u8]) -> Result<(Vec<u8>, PhpArray), String> {
     let resp = server.get(target);
     if resp.status != 200 {
         return Err(format!("HTTP status {}", resp.status));
@@ -542,28 +546,6 @@ fn load_expected() -> BTreeMap<(String, String), String> {
 // ---------------------------------------------------------------------------------------------
 // Generated queries
 
-/// SplitMix64: tiny, fixed, and so the same on every machine and every `rand` version.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap_or(0)
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
-        items[self.below(items.len())]
-    }
-}
-
 const NAME_ATOMS: &[&[u8]] = &[
     b"a",
     b"a",
@@ -739,15 +721,15 @@ fn generate_queries(n: usize, seed: u64) -> Vec<Case> {
 fn odd_query(rng: &mut Rng) -> Vec<u8> {
     let mut q = Vec::new();
     if rng.chance(10) {
-        q.extend_from_slice(rng.pick(SEPARATORS));
+        q.extend_from_slice(rng.pick_bytes(SEPARATORS));
     }
     let pairs = rng.below(9);
     for p in 0..pairs {
         if p > 0 {
-            q.extend_from_slice(rng.pick(SEPARATORS));
+            q.extend_from_slice(rng.pick_bytes(SEPARATORS));
         }
         for _ in 0..1 + rng.below(3) {
-            q.extend_from_slice(rng.pick(NAME_ATOMS));
+            q.extend_from_slice(rng.pick_bytes(NAME_ATOMS));
         }
         if rng.chance(45) {
             let depth = if rng.chance(5) {
@@ -757,24 +739,24 @@ fn odd_query(rng: &mut Rng) -> Vec<u8> {
             };
             for _ in 0..depth {
                 q.push(b'[');
-                q.extend_from_slice(rng.pick(KEY_ATOMS));
+                q.extend_from_slice(rng.pick_bytes(KEY_ATOMS));
                 if !rng.chance(7) {
                     q.push(b']');
                 }
             }
             if rng.chance(10) {
-                q.extend_from_slice(rng.pick(NAME_ATOMS));
+                q.extend_from_slice(rng.pick_bytes(NAME_ATOMS));
             }
         }
         if rng.chance(85) {
             q.push(b'=');
             for _ in 0..rng.below(4) {
-                q.extend_from_slice(rng.pick(VALUE_ATOMS));
+                q.extend_from_slice(rng.pick_bytes(VALUE_ATOMS));
             }
         }
     }
     if rng.chance(10) {
-        q.extend_from_slice(rng.pick(SEPARATORS));
+        q.extend_from_slice(rng.pick_bytes(SEPARATORS));
     }
     q
 }
@@ -785,9 +767,9 @@ fn tiki_query(rng: &mut Rng) -> Vec<u8> {
         if p > 0 {
             q.push(b'&');
         }
-        q.extend_from_slice(rng.pick(TIKI_NAMES));
+        q.extend_from_slice(rng.pick_bytes(TIKI_NAMES));
         q.push(b'=');
-        q.extend_from_slice(rng.pick(TIKI_VALUES));
+        q.extend_from_slice(rng.pick_bytes(TIKI_VALUES));
     }
     q
 }

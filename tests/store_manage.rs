@@ -2,9 +2,7 @@
 //! Tiki's migration (idempotent; old MD5 tokens keep working, new ones are signed), scheme
 //! info, schema errors, connection state, and `Debug` that never shows a password or secret.
 
-mod common;
-
-use common::db::*;
+use testkit::db::*;
 use tiki_tokens::canon::Params;
 use tiki_tokens::store::{CreateOptions, Store, StoreConfig};
 use tiki_tokens::token::{Scheme, Secret};
@@ -18,9 +16,9 @@ fn g(names: &[&str]) -> Vec<String> {
 fn php_temp_user(prefix: &str, id: i64) -> String {
     let code = format!(
         "printf('%s%06d', {}, {id} * 531441 % 1000000);",
-        common::php::php_literal(prefix.as_bytes())
+        testkit::value::php_literal(prefix.as_bytes())
     );
-    String::from_utf8(common::php::run_php(&code, b"")).unwrap()
+    String::from_utf8(testkit::php::eval(&code, b"")).unwrap()
 }
 
 fn ids(dsn: &str) -> Vec<i64> {
