@@ -31,9 +31,10 @@ start() {
   command -v mariadbd >/dev/null || command -v mysqld >/dev/null || {
     echo "mariadb-server is not installed (run scripts/bootstrap.sh)" >&2; exit 1; }
   [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
-  rm -rf "$dir"; mkdir -p "$dir"
+  rm -rf "$dir"; mkdir -p "$dir/tmp"
   local user_flag=(); [ "$(id -u)" = 0 ] && user_flag=(--user=root)
-  mariadb-install-db --no-defaults --datadir="$dir/data" "${user_flag[@]}" \
+  # Its own tmpdir: /tmp is shared, and a bootstrap once failed there deleting its temporary table.
+  mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" "${user_flag[@]}" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
     cat "$dir/install.log" >&2; exit 1; }
   free_port >"$dir/port"
@@ -45,7 +46,8 @@ launch() {
   local server; server="$(command -v mariadbd || command -v mysqld)"
   local user_flag=(); [ "$(id -u)" = 0 ] && user_flag=(--user=root)
   local port; port="$(cat "$dir/port")"
-  setsid "$server" --no-defaults --datadir="$dir/data" "${user_flag[@]}" --port="$port" \
+  mkdir -p "$dir/tmp"
+  setsid "$server" --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" "${user_flag[@]}" --port="$port" \
     --bind-address=127.0.0.1 --socket="$dir/sock" --pid-file="$dir/pid" --skip-log-bin \
     --max-connections=500 --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
     >>"$dir/server.log" 2>&1 < /dev/null &
