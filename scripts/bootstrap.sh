@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, when it is missing:
-# PHP 8.2 (CLI, headers), libclang (ext-php-rs' bindgen), MariaDB, curl, procps, and cargo-fuzz.
+# PHP 8.2 (CLI, headers), libclang (ext-php-rs' bindgen), MariaDB, curl, procps, Apache with
+# mod_php, nginx with PHP-FPM (the HTTP tests' servers), and cargo-fuzz.
 set -euo pipefail
 source "$(dirname "$0")/lib/packages.sh"
 need=()
@@ -10,6 +11,13 @@ command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 command -v curl >/dev/null || need+=(curl)
 command -v ps >/dev/null || need+=(procps)    # scripts/lib/procs.sh: process groups
+# The web servers of the HTTP tests (testkit/src/web/): Apache with mod_php, nginx with PHP-FPM.
+# On Debian, installing them may start their system services; the tests never use those.
+export PATH="$PATH:/usr/sbin:/sbin"
+command -v apache2 >/dev/null || need+=(apache2)
+[ -f /usr/lib/apache2/modules/libphp8.2.so ] || need+=(libapache2-mod-php8.2)
+command -v nginx >/dev/null || need+=(nginx)
+command -v php-fpm8.2 >/dev/null || need+=(php8.2-fpm)
 install_packages "${need[@]}"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "bootstrap: installing cargo-fuzz" >&2

@@ -1,6 +1,7 @@
-//! The harness itself: a web server with forked workers leaves no process behind when its
-//! handle is dropped, whether the test passed or panicked (the whole process group is stopped,
-//! not only the process the test spawned). `scripts/test.sh` checks the same for the whole run
+//! The harness itself: each web server (`php -S`, Apache with mod_php, nginx with PHP-FPM)
+//! serves PHP with the extension and its settings, and leaves no process behind when its handle
+//! is dropped, whether the test passed or panicked (every process group is stopped, not only the
+//! process the test spawned). `scripts/test.sh` checks the same for the whole run
 //! (scripts/lib/leftovers.sh).
 
 use std::time::Duration;
@@ -19,14 +20,21 @@ fn alive(pids: &[u32]) -> Vec<u32> {
         .collect()
 }
 
-/// Starts `php -S` with 4 workers, waits until all 5 processes exist, and returns the server.
-fn server_with_workers() -> WebServer {
-    let server = WebServer::start("harness", &Setup::new(Backend::PhpBuiltin).workers(4));
+/// Starts `backend` with 4 workers, waits until at least 5 processes exist (a main process and
+/// its workers), and returns the server.
+fn server_with_workers(backend: Backend) -> WebServer {
+    let setup = Setup::new(backend)
+        .with_extension()
+        .ini("tiki_tokens.max_hits", "77")
+        .env("TIKI_TOKENS_HARNESS", "env-seen")
+        .workers(4);
+    let server = WebServer::start("harness", &setup);
     let start = std::time::Instant::now();
     while server.processes().len() < 5 {
         assert!(
             start.elapsed() < Duration::from_secs(10),
-            "php -S with 4 workers runs {:?}",
+            "{} with 4 workers runs {:?}",
+            server.label(),
             server.processes()
         );
         std::thread::sleep(Duration::from_millis(20));
@@ -34,32 +42,82 @@ fn server_with_workers() -> WebServer {
     server
 }
 
+/// The backends this machine can run; a missing one is skipped with its reason printed.
+fn backends() -> Vec<Backend> {
+    Backend::ALL
+        .into_iter()
+        .filter(|b| match b.missing() {
+            None => true,
+            Some(why) => {
+                println!("SKIPPED {}: {why}", b.name());
+                eprintln!("SKIPPED {}: {why}", b.name());
+                false
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn each_server_runs_php_with_the_extension_its_settings_and_environment() {
+    for backend in backends() {
+        let server = server_with_workers(backend);
+        std::fs::write(
+            server.docroot().join("probe.php"),
+            "<?php echo json_encode([extension_loaded('tiki_tokens'), ini_get('tiki_tokens.max_hits'), getenv('TIKI_TOKENS_HARNESS'), $_SERVER['PHP_SELF'], $_GET]);",
+        )
+        .expect("probe.php");
+        let r = server.get(b"/probe.php?a=1");
+        assert_eq!(r.status, 200, "{}: {}", server.label(), server.log_text());
+        assert_eq!(
+            String::from_utf8_lossy(&r.body),
+            r#"[true,"77","env-seen","\/probe.php",{"a":"1"}]"#,
+            "{}",
+            server.label()
+        );
+        println!(
+            "{}: serves PHP with the extension, INI and environment",
+            server.label()
+        );
+    }
+}
+
 #[test]
 fn a_dropped_server_leaves_no_worker_behind() {
-    let server = server_with_workers();
-    let pids = server.processes();
-    let dir = server.docroot().parent().expect("server dir").to_path_buf();
-    drop(server);
-    assert_eq!(alive(&pids), Vec::<u32>::new(), "of {pids:?}");
-    assert!(!dir.exists(), "{} was not removed", dir.display());
+    for backend in backends() {
+        let server = server_with_workers(backend);
+        let label = server.label().to_string();
+        let pids = server.processes();
+        let dir = server.docroot().parent().expect("server dir").to_path_buf();
+        drop(server);
+        assert_eq!(alive(&pids), Vec::<u32>::new(), "{label}: of {pids:?}");
+        assert!(!dir.exists(), "{label}: {} was not removed", dir.display());
+        println!("{label}: {} processes, none left after drop", pids.len());
+    }
 }
 
 #[test]
 fn a_panicking_test_leaves_no_worker_behind() {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let outcome = std::thread::spawn(move || {
-        let server = server_with_workers();
-        tx.send((server.processes(), server.docroot().to_path_buf()))
-            .expect("send");
-        panic!("a failing test (on purpose)");
-    })
-    .join();
-    assert!(outcome.is_err(), "the thread panicked");
-    let (pids, docroot) = rx.recv().expect("the server's processes");
-    assert_eq!(pids.len(), 5, "{pids:?}");
-    assert_eq!(alive(&pids), Vec::<u32>::new(), "of {pids:?}");
-    // A failing test keeps its server's files for the logs.
-    let dir = docroot.parent().expect("server dir").to_path_buf();
-    assert!(dir.exists(), "{} should stay", dir.display());
-    let _ = std::fs::remove_dir_all(dir);
+    for backend in backends() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let outcome = std::thread::spawn(move || {
+            let server = server_with_workers(backend);
+            tx.send((server.processes(), server.docroot().to_path_buf()))
+                .expect("send");
+            panic!("a failing test (on purpose)");
+        })
+        .join();
+        assert!(outcome.is_err(), "the thread panicked");
+        let (pids, docroot) = rx.recv().expect("the server's processes");
+        assert!(pids.len() >= 5, "{}: {pids:?}", backend.name());
+        assert_eq!(
+            alive(&pids),
+            Vec::<u32>::new(),
+            "{}: of {pids:?}",
+            backend.name()
+        );
+        // A failing test keeps its server's files for the logs.
+        let dir = docroot.parent().expect("server dir").to_path_buf();
+        assert!(dir.exists(), "{} should stay", dir.display());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

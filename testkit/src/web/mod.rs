@@ -1,16 +1,39 @@
-//! Real web servers for the HTTP tests, started on a free loopback port with every file of
-//! theirs (document root, configuration, logs, pid files) in a directory of their own under
-//! `target/test-servers/<run id>/`, never touching system configuration.
+//! Real web servers for the HTTP tests, one type with three backends: PHP's built-in server
+//! (`php -S`), Apache 2.4 with mod_php (Debian's `apache2` and `libapache2-mod-php8.2`), and
+//! nginx in front of PHP-FPM (Debian's `nginx` and `php8.2-fpm`). Each is started on a free
+//! loopback port with every file of its own (document root, configuration, `php.ini`, logs, pid
+//! files, runtime directory) in a directory of its own under `target/test-servers/<run id>/`,
+//! never touching system configuration (`/etc` is not read for any of them, no service is
+//! started).
 //!
-//! Every server runs in a process group of its own ([`crate::procs::Group`]) with its working
-//! directory in its own directory; dropping the [`WebServer`] stops the whole group (forked
-//! workers included) and removes the directory — unless the test is failing, when the
+//! Every process of a server runs in a process group of its own ([`crate::procs::Group`]) with
+//! its working directory in the server's directory; dropping the [`WebServer`] stops each group
+//! (forked workers included) and removes the directory, unless the test is failing: then the
 //! directory stays for its logs and its path is printed.
+//!
+//! A server may run a front controller ([`Setup::front_controller`]): requests below a base path
+//! that name no existing file or directory go to `<base>route.php`, with the rewrite rules Tiki
+//! documents (see each backend's module).
+//!
+//! How each backend gets PHP settings and the extension:
+//! * `php -S`: `php -n -d extension=… -d name="value" -S …`, environment from its own.
+//! * Apache (mod_php): `PHPRC=<dir>` and `PHP_INI_SCAN_DIR=` (empty) in the environment of
+//!   `apache2`, so that mod_php reads `<dir>/php.ini` (written here: `extension=…` and the
+//!   settings) and no system `conf.d`. `php_admin_value extension …` does not load an extension,
+//!   and `SetEnv PHPRC` comes too late (mod_php reads its INI when Apache starts); the process
+//!   environment works, checked with `php_ini_loaded_file()` and `extension_loaded()`.
+//!   Environment for PHP: the process environment of `apache2` (children inherit it).
+//! * PHP-FPM: `php-fpm8.2 -n -d extension=…`, settings as `php_admin_value[…]` and environment
+//!   as `env[…]` in its pool (FPM clears the environment).
+
+mod apache;
+mod nginx_fpm;
+mod php_builtin;
 
 use crate::procs::{Group, free_port, servers_dir, wait_for_port};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -19,15 +42,68 @@ use std::time::Duration;
 pub enum Backend {
     /// PHP's built-in web server, `php -S` (workers from [`Setup::workers`]).
     PhpBuiltin,
+    /// Apache 2.4, prefork MPM, PHP as mod_php.
+    Apache,
+    /// nginx with PHP-FPM behind it (FastCGI over a loopback port).
+    NginxFpm,
 }
 
 impl Backend {
+    /// Every backend.
+    pub const ALL: [Backend; 3] = [Backend::PhpBuiltin, Backend::Apache, Backend::NginxFpm];
+
     /// A short name for messages and directory names.
     pub fn name(self) -> &'static str {
         match self {
             Backend::PhpBuiltin => "php-S",
+            Backend::Apache => "apache",
+            Backend::NginxFpm => "nginx-fpm",
         }
     }
+
+    /// Why this backend cannot run on this machine (a program or module is missing), or `None`
+    /// when it can. A test skips a backend only for this reason, and prints it.
+    pub fn missing(self) -> Option<String> {
+        match self {
+            Backend::PhpBuiltin => missing_program(&crate::php::php_binary().to_string_lossy()),
+            Backend::Apache => apache::missing(),
+            Backend::NginxFpm => nginx_fpm::missing(),
+        }
+    }
+}
+
+/// `Some(why)` when `program` is not found on PATH (nor in /usr/sbin, /sbin).
+fn missing_program(program: &str) -> Option<String> {
+    if program.contains('/') {
+        return (!Path::new(program).is_file()).then(|| format!("{program} does not exist"));
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .any(|dir| Path::new(dir).join(program).is_file());
+    (!found).then(|| format!("{program} is not installed"))
+}
+
+/// The full path of `program` (PATH, then /usr/sbin, /sbin).
+fn find_program(program: &str) -> PathBuf {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(program))
+}
+
+/// A front controller: the requests below `base` that name no existing file or directory are
+/// served by `<base>route.php`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrontController {
+    /// The site's base path, starting and ending with `/` (e.g. `/tiki/`).
+    pub base: String,
+    /// Apache only: also `RewriteEngine on` at server level (besides the `.htaccess` rules),
+    /// which makes mod_rewrite set `SCRIPT_URL` (the decoded path) for route.php.
+    pub apache_engine_at_server_level: bool,
 }
 
 /// How to start a server: which backend, and what PHP gets.
@@ -41,12 +117,15 @@ pub struct Setup {
     pub ini: Vec<(String, String)>,
     /// Environment of the PHP processes (`name`, `value`).
     pub env: Vec<(String, String)>,
-    /// PHP processes serving requests at once (`php -S`: `PHP_CLI_SERVER_WORKERS` when above 1).
+    /// PHP processes serving requests at once (`php -S`: `PHP_CLI_SERVER_WORKERS` when above 1;
+    /// Apache: prefork children; FPM: static workers).
     pub workers: usize,
+    /// Rewrite rules to a front controller, if any.
+    pub front_controller: Option<FrontController>,
 }
 
 impl Setup {
-    /// `backend` serving plain PHP (no extension, no settings), one worker.
+    /// `backend` serving plain PHP (no extension, no settings), one worker, no rewriting.
     pub fn new(backend: Backend) -> Setup {
         Setup {
             backend,
@@ -54,6 +133,7 @@ impl Setup {
             ini: Vec::new(),
             env: Vec::new(),
             workers: 1,
+            front_controller: None,
         }
     }
 
@@ -84,6 +164,35 @@ impl Setup {
         self.workers = n;
         self
     }
+
+    /// With the front controller `<base>route.php` for the paths below `base` that are no file
+    /// or directory (`base` starts and ends with `/`).
+    #[must_use]
+    pub fn front_controller(mut self, base: &str, apache_engine_at_server_level: bool) -> Setup {
+        assert!(
+            base.starts_with('/') && base.ends_with('/'),
+            "base {base:?} must start and end with /"
+        );
+        self.front_controller = Some(FrontController {
+            base: base.into(),
+            apache_engine_at_server_level,
+        });
+        self
+    }
+
+    /// The name of this set-up in messages: the backend, and `+server-rewrite` for Apache with
+    /// `RewriteEngine on` at server level.
+    pub fn label(&self) -> String {
+        let server_level = self
+            .front_controller
+            .as_ref()
+            .is_some_and(|f| f.apache_engine_at_server_level);
+        if self.backend == Backend::Apache && server_level {
+            "apache+server-rewrite".into()
+        } else {
+            self.backend.name().into()
+        }
+    }
 }
 
 /// One HTTP response.
@@ -108,55 +217,79 @@ impl HttpResponse {
     }
 }
 
-/// A running web server. Stopped (the whole process group) and its directory removed when
-/// dropped.
+/// Where a backend's files go, handed to its start function.
+struct Layout<'a> {
+    /// The server's own directory (configuration, logs, runtime files; the working directory).
+    dir: &'a Path,
+    /// The document root.
+    docroot: &'a Path,
+    /// The port to listen on (127.0.0.1).
+    port: u16,
+}
+
+/// What a backend's start function gives back: its process groups, in the order to stop them,
+/// and its log files.
+struct Started {
+    groups: Vec<Group>,
+    logs: Vec<PathBuf>,
+}
+
+/// A running web server. Stopped (every process group) and its directory removed when dropped.
 pub struct WebServer {
-    group: Group,
-    backend: Backend,
+    started: Started,
+    label: String,
     port: u16,
     dir: PathBuf,
     docroot: PathBuf,
-    log: PathBuf,
 }
 
 impl WebServer {
-    /// Starts `setup` in a fresh directory `target/test-servers/<run>/<hint>-<pid>-<n>/` whose
-    /// `www/` is the (empty) document root, and waits until it accepts connections.
+    /// Starts `setup` in a fresh directory `target/test-servers/<run>/<hint>-<label>-<pid>-<n>/`
+    /// whose `www/` is the (empty) document root, and waits until it accepts connections.
+    /// Panics when the backend is missing: call [`Backend::missing`] first to skip it.
     pub fn start(hint: &str, setup: &Setup) -> WebServer {
+        if let Some(why) = setup.backend.missing() {
+            panic!("{} cannot run: {why}", setup.label());
+        }
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = servers_dir().join(format!(
-            "{hint}-{}-{}-{n}",
-            setup.backend.name(),
-            std::process::id()
-        ));
+        let label = setup.label();
+        let dir = servers_dir().join(format!("{hint}-{label}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let docroot = dir.join("www");
         std::fs::create_dir_all(&docroot)
             .unwrap_or_else(|e| panic!("create {}: {e}", docroot.display()));
         let port = free_port();
-        let log = dir.join("server.log");
-        let group = match setup.backend {
-            Backend::PhpBuiltin => start_php_builtin(setup, &dir, &docroot, port, &log),
+        let layout = Layout {
+            dir: &dir,
+            docroot: &docroot,
+            port,
+        };
+        let started = match setup.backend {
+            Backend::PhpBuiltin => php_builtin::start(setup, &layout),
+            Backend::Apache => apache::start(setup, &layout),
+            Backend::NginxFpm => nginx_fpm::start(setup, &layout),
         };
         let mut server = WebServer {
-            group,
-            backend: setup.backend,
+            started,
+            label,
             port,
             dir,
             docroot,
-            log,
         };
-        let log_path = server.log.clone();
-        wait_for_port(port, &mut server.group, Duration::from_secs(20), || {
-            std::fs::read_to_string(&log_path).unwrap_or_default()
-        });
+        let logs = server.started.logs.clone();
+        let front = server
+            .started
+            .groups
+            .last_mut()
+            .expect("a server has a process");
+        wait_for_port(port, front, Duration::from_secs(30), || read_logs(&logs));
         server
     }
 
-    /// The backend serving.
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// The name of the set-up (backend and variant).
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// The port it listens on (127.0.0.1).
@@ -174,19 +307,23 @@ impl WebServer {
         &self.docroot
     }
 
-    /// What the server (and PHP) logged so far.
+    /// What the server (and PHP) logged so far, every log file one after the other.
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        read_logs(&self.started.logs)
     }
 
-    /// The exit status of the server's main process, if it has exited (a crash).
+    /// The exit status of a main process that has exited (a crash), if any.
     pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.group.exited()
+        self.started.groups.iter_mut().find_map(Group::exited)
     }
 
-    /// The live processes of the server (main process and workers).
+    /// The live processes of the server (main processes and workers).
     pub fn processes(&self) -> Vec<u32> {
-        self.group.members()
+        self.started
+            .groups
+            .iter()
+            .flat_map(Group::members)
+            .collect()
     }
 
     /// Sends `GET <target> HTTP/1.0` in one write over a raw TCP connection (nothing
@@ -209,17 +346,34 @@ impl WebServer {
 
 impl Drop for WebServer {
     fn drop(&mut self) {
-        self.group.stop();
+        // The front (nginx) before what serves it (FPM): the order of `groups`, reversed.
+        for group in self.started.groups.iter_mut().rev() {
+            group.stop();
+        }
         if std::thread::panicking() {
             eprintln!(
                 "{} server of a failing test: its files and logs stay in {}",
-                self.backend.name(),
+                self.label,
                 self.dir.display()
             );
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// The log files, each under a header line.
+fn read_logs(logs: &[PathBuf]) -> String {
+    logs.iter()
+        .map(|l| {
+            format!(
+                "--- {} ---\n{}",
+                l.display(),
+                std::fs::read_to_string(l).unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Status, head and body of a raw HTTP response.
@@ -241,53 +395,31 @@ fn parse_response(resp: &[u8]) -> HttpResponse {
     HttpResponse { status, head, body }
 }
 
-/// The PHP arguments of a setup: `-n` (no php.ini), the extension, the INI settings.
-fn php_args(setup: &Setup) -> Vec<String> {
-    let mut args = vec!["-n".to_string()];
-    if setup.extension {
-        args.push("-d".into());
-        args.push(crate::ext::extension_ini());
-    }
-    for (name, value) in &setup.ini {
-        args.push("-d".into());
-        args.push(crate::ext::ini_arg(name, value));
-    }
-    args
-}
-
-/// `php -n [-d …] -S 127.0.0.1:<port> -t <docroot>`, output to `log`.
-fn start_php_builtin(setup: &Setup, dir: &Path, docroot: &Path, port: u16, log: &Path) -> Group {
-    let mut cmd = crate::php::command();
-    cmd.args(php_args(setup))
-        .arg("-S")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-t")
-        .arg(docroot)
-        .current_dir(dir)
-        .envs(setup.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("server log"));
-    if setup.workers > 1 {
-        cmd.env("PHP_CLI_SERVER_WORKERS", setup.workers.to_string());
-    }
-    Group::spawn(cmd, "php -S")
+/// Writes `text` to `path` (a configuration file), failing the test when it cannot.
+fn write_file(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
 /// Lays out the demo site of the repository around `docroot`: `php/www/*` into it,
 /// `php/AuthTokens.php` beside it (`token_gate.php` requires `../AuthTokens.php`).
 pub fn install_token_site(docroot: &Path) {
+    install_site(docroot, docroot.parent().expect("docroot has a parent"));
+}
+
+/// `php/www/*` into `site` (a directory, created), `php/AuthTokens.php` into `lib_dir` (the
+/// parent of `site`, where `token_gate.php` looks for it).
+pub fn install_site(site: &Path, lib_dir: &Path) {
     let repo = crate::repo();
-    let parent = docroot.parent().expect("docroot has a parent");
+    std::fs::create_dir_all(site).unwrap_or_else(|e| panic!("create {}: {e}", site.display()));
     std::fs::copy(
         repo.join("php/AuthTokens.php"),
-        parent.join("AuthTokens.php"),
+        lib_dir.join("AuthTokens.php"),
     )
     .expect("copy AuthTokens.php");
     for f in std::fs::read_dir(repo.join("php/www")).expect("php/www") {
         let f = f.expect("php/www entry").path();
         if f.is_file() {
-            std::fs::copy(&f, docroot.join(f.file_name().expect("file name")))
+            std::fs::copy(&f, site.join(f.file_name().expect("file name")))
                 .unwrap_or_else(|e| panic!("copy {}: {e}", f.display()));
         }
     }
