@@ -6,7 +6,8 @@
 # On a fresh Debian machine it installs what is missing (scripts/bootstrap.sh), starts a
 # throw-away MariaDB of its own unless TIKI_TOKENS_TEST_DSN names a server you configured,
 # builds the extension, runs the Rust unit, property and integration tests (real MariaDB, real
-# PHP CLI and built-in web server), then a short smoke run of each fuzz target.
+# PHP CLI, and real web servers: php -S, Apache with mod_php, nginx with PHP-FPM, all started by
+# the tests under target/), then a short smoke run of each fuzz target.
 # FUZZ_SECONDS (default 10) sets the length of each fuzz smoke run; 0 skips them.
 #
 # Every process the tests start carries TIKI_TOKENS_TEST_RUN=<this run's id> (servers also run
@@ -36,7 +37,7 @@ cargo build --release --features extension
 cp target/release/libtiki_tokens.so target/tiki_tokens.so
 export TIKI_TOKENS_EXT="$root/target/tiki_tokens.so"
 
-echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, PHP built-in web server)"
+echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, php -S, Apache, nginx + PHP-FPM)"
 set +e
 TIKI_TOKENS_TEST_RUN="$run_id" cargo test --release --no-fail-fast -- --show-output 2>&1 | tee target/test-output.txt
 tests_status="${PIPESTATUS[0]}"

@@ -124,9 +124,28 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// As root, Apache's children run as `www-data`, which must be able to enter every directory
+/// above the server's: a clear failure instead of a 403 for every request.
+fn check_www_data_can_enter(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if !is_root() {
+        return;
+    }
+    for ancestor in dir.ancestors() {
+        let mode = std::fs::metadata(ancestor).map_or(0o755, |m| m.permissions().mode());
+        assert!(
+            mode & 0o001 != 0,
+            "Apache's children run as www-data (the tests run as root) and cannot enter {} \
+             (mode {mode:o}): make it world-executable (chmod o+x) or run the tests as another user",
+            ancestor.display()
+        );
+    }
+}
+
 /// Writes the configuration (and the `.htaccess` of a front controller) and starts Apache in
 /// the foreground, in its own process group.
 pub(super) fn start(setup: &Setup, at: &Layout) -> Started {
+    check_www_data_can_enter(at.dir);
     std::fs::create_dir_all(at.dir.join("run")).expect("apache run directory");
     write_file(&at.dir.join("php.ini"), &php_ini(setup));
     write_file(&at.dir.join("httpd.conf"), &httpd_conf(setup, at));
