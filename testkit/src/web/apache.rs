@@ -19,6 +19,10 @@
 //! merged, dot segments resolved) for every request, and route.php reads it instead of
 //! `REQUEST_URI`.
 //!
+//! Its own process group matters twice here: prefork's parent, shutting down, sends SIGTERM to
+//! its whole process group (`killpg(getpgrp())`), which would hit the test process itself were
+//! Apache in the test's group.
+//!
 //! Apache refuses to serve as root: when the tests run as root, the children run as `www-data`
 //! (which must be able to read the server's directory: `target/` is world-readable).
 

@@ -19,10 +19,14 @@
 //! * `php -S`: `php -n -d extension=… -d name="value" -S …`, environment from its own.
 //! * Apache (mod_php): `PHPRC=<dir>` and `PHP_INI_SCAN_DIR=` (empty) in the environment of
 //!   `apache2`, so that mod_php reads `<dir>/php.ini` (written here: `extension=…` and the
-//!   settings) and no system `conf.d`. `php_admin_value extension …` does not load an extension,
-//!   and `SetEnv PHPRC` comes too late (mod_php reads its INI when Apache starts); the process
-//!   environment works, checked with `php_ini_loaded_file()` and `extension_loaded()`.
-//!   Environment for PHP: the process environment of `apache2` (children inherit it).
+//!   settings) and no system `conf.d`. Checked by hand (Apache 2.4.71, PHP 8.2.36):
+//!   `php_admin_value extension <path>` leaves the extension unloaded (and PHP reads
+//!   /etc/php/8.2/apache2/php.ini), so does `SetEnv PHPRC <dir>` (mod_php reads its INI when
+//!   Apache starts, before any request); `PHPRC` in apache2's process environment works, and so
+//!   does mod_php's own `PHPIniDir <dir>` directive. (PHP also looks for php.ini in the working
+//!   directory under a server SAPI, which is `<dir>` here too.) `tests/harness.rs` checks the
+//!   result with `extension_loaded()` and `ini_get()`. Environment for PHP: the process
+//!   environment of `apache2` (children inherit it).
 //! * PHP-FPM: `php-fpm8.2 -n -d extension=…`, settings as `php_admin_value[…]` and environment
 //!   as `env[…]` in its pool (FPM clears the environment).
 
