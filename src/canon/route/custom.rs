@@ -12,7 +12,8 @@
 //!   `\v`, `\h`, `\Q…\E`, the `x` flag, nested classes, class set operators, `{,n}`, …) makes
 //!   the translation fail, and a pattern that does not translate or compile **may match**.
 //!   PCRE's `$` also matching before a final `\n` is covered by trying the path without that
-//!   newline too; the `n` flag (no auto-capture) is ignored, and group 1 counts as captured
+//!   newline too; a path over 4 KiB may match (matching costs its length times the pattern's
+//!   size); the `n` flag (no auto-capture) is ignored, and group 1 counts as captured
 //!   when any group takes part in the match: both only widen what counts as a match.
 
 use regex::bytes::{Regex, RegexBuilder};
@@ -84,6 +85,12 @@ pub fn match_custom_routes<'a>(
         CustomRouteKind::Direct | CustomRouteKind::TikiObject => {
             (route.from == path).then_some(CustomRouteMatch::Matches(route))
         }
+        CustomRouteKind::TrackerField if path.len() > TRACKER_FIELD_MAX_PATH => {
+            Some(CustomRouteMatch::MayMatch {
+                route,
+                reason: format!("paths over {TRACKER_FIELD_MAX_PATH} bytes are not evaluated"),
+            })
+        }
         CustomRouteKind::TrackerField => match TrackerPattern::compile(&route.from) {
             Ok(pattern) => pattern
                 .captures_group(path)
@@ -102,7 +109,13 @@ struct TrackerPattern {
 
 /// Limits on the compiled pattern: `from` is a `varchar(255)` in Tiki, so anything larger is
 /// hostile; an oversized pattern fails to compile and then counts as "may match".
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+const REGEX_SIZE_LIMIT: usize = 1 << 18;
+const REGEX_DFA_SIZE_LIMIT: usize = 1 << 21;
+
+/// Longer paths are not run through `TrackerField` patterns: they may match. Matching with
+/// captures costs the path length times the pattern's size, which a hostile pattern makes large
+/// (a second for 64 KiB); no Tiki object name is this long (a wiki page name is at most 160).
+const TRACKER_FIELD_MAX_PATH: usize = 4096;
 
 impl TrackerPattern {
     fn compile(from: &[u8]) -> Result<Self, String> {
@@ -121,7 +134,7 @@ impl TrackerPattern {
             .dot_matches_new_line(f.dotall)
             .swap_greed(f.ungreedy)
             .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
             .build()
             .map_err(|e| format!("the pattern does not compile here: {e}"))?;
         Ok(Self {
