@@ -26,6 +26,12 @@ pub enum DenialReason {
     LostRace,
     /// The database could not be reached or a statement failed: fail closed.
     DatabaseError,
+    /// The lookup itself failed (a caught panic): fail closed.
+    InternalError,
+    /// The token verified and was usable but grants no groups. The core reports such a lookup
+    /// as a grant of no groups; Tiki's API (`AuthTokens::getGroups`) turns it into this denial,
+    /// as Tiki does.
+    NoGroups,
 }
 
 impl DenialReason {
@@ -42,8 +48,26 @@ impl DenialReason {
             DenialReason::ParamsMismatch => "params_mismatch",
             DenialReason::LostRace => "lost_race",
             DenialReason::DatabaseError => "database_error",
+            DenialReason::InternalError => "internal_error",
+            DenialReason::NoGroups => "no_groups",
         }
     }
+
+    /// Every reason, in the order above: the one list of reasons for logs, tests and the PHP
+    /// API.
+    pub const ALL: [DenialReason; 11] = [
+        DenialReason::Malformed,
+        DenialReason::Unknown,
+        DenialReason::BadSignature,
+        DenialReason::Expired,
+        DenialReason::Exhausted,
+        DenialReason::EntryMismatch,
+        DenialReason::ParamsMismatch,
+        DenialReason::LostRace,
+        DenialReason::DatabaseError,
+        DenialReason::InternalError,
+        DenialReason::NoGroups,
+    ];
 }
 
 impl fmt::Display for DenialReason {

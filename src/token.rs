@@ -75,12 +75,12 @@ impl Scheme {
         }
     }
 
-    /// A stable lower-case name for phpinfo and logs (`"legacy-md5"`, `"signed-hmac-sha256"`).
+    /// A stable lower-case name for the PHP API and logs (`"legacy"`, `"signed"`).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
-            Scheme::Legacy => "legacy-md5",
-            Scheme::Signed => "signed-hmac-sha256",
+            Scheme::Legacy => "legacy",
+            Scheme::Signed => "signed",
         }
     }
 }

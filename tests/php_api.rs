@@ -258,6 +258,44 @@ fn phpinfo_shows_neither_password_nor_secret() {
     );
 }
 
+/// `php --ri tiki_tokens` and `php -i` with DSNs that do not parse because their passwords hold
+/// the URL's own delimiters: no part of the password is shown (the one redactor shows no DSN it
+/// cannot parse), and neither is it on stderr.
+#[test]
+fn phpinfo_never_shows_the_password_of_an_unparsable_dsn() {
+    for (dsn, pieces) in [
+        (
+            "mysql://u:Pa/ss-Unparsable-41@h/db",
+            &["Pa/ss", "ss-Unparsable-41"][..],
+        ),
+        (
+            "mysql://u:P@ss:W0rd?x-Unparsable-42@h/db",
+            &["ss:W0rd", "W0rd?x-Unparsable-42"][..],
+        ),
+    ] {
+        for args in [&["--ri", "tiki_tokens"][..], &["-i"][..]] {
+            let run = ext::run(
+                args,
+                &[("tiki_tokens.dsn", dsn)],
+                &[],
+                Duration::from_secs(60),
+            );
+            assert!(run.status.success(), "{args:?}: {}", run.stderr);
+            assert!(
+                run.stdout
+                    .contains("DSN (tiki_tokens.dsn) => <a DSN that does not parse>"),
+                "{args:?}: the DSN row is missing:\n{}",
+                run.stdout
+            );
+            for piece in pieces {
+                for out in [&run.stdout, &run.stderr] {
+                    assert!(!out.contains(piece), "{args:?} shows {piece:?}:\n{out}");
+                }
+            }
+        }
+    }
+}
+
 /// The ids of the server connections open on `db`.
 fn connection_ids(dsn: &str, db: &str) -> BTreeSet<u64> {
     use mysql::prelude::Queryable;

@@ -219,3 +219,65 @@ fn unix_socket_and_the_servers_time_zone() {
     let tz: String = query_value(&dsn, "SELECT @@SESSION.time_zone").unwrap();
     assert_eq!(tz, "+05:00");
 }
+
+/// The INSERT of a new row is never sent twice: its connection is killed while an AFTER INSERT
+/// trigger sleeps, i.e. after MyISAM (which cannot roll back) has stored the row but before the
+/// OK packet reaches the client. A retry on a fresh connection (what a blanket "retry when the
+/// connection broke" does) would store a second row; the create must fail instead, leaving the
+/// one half-written row (token NULL) for the purge.
+#[test]
+fn an_insert_whose_answer_was_lost_is_never_sent_again() {
+    let dsn = table_database("insert_once", Variant::Trunk, Engine::MyIsam);
+    exec(
+        &dsn,
+        "CREATE TRIGGER slow_insert AFTER INSERT ON tiki_auth_tokens \
+         FOR EACH ROW SET @slept = SLEEP(3)",
+    );
+    let db: String = query_value(&dsn, "SELECT DATABASE()").unwrap();
+    let store = quick_store(&dsn, Duration::from_secs(20));
+    let creating = std::thread::spawn(move || {
+        store.create(
+            b"/x.php",
+            &Params::new(),
+            &["G".to_string()],
+            &Default::default(),
+        )
+    });
+    // Kill the connection that runs the INSERT, once, while its trigger sleeps.
+    let mut admin = connect(&dsn);
+    let started = Instant::now();
+    let victim = loop {
+        let ids: Vec<u64> = admin
+            .exec(
+                // While the trigger runs, INFO shows the trigger's statement.
+                "SELECT ID FROM information_schema.PROCESSLIST \
+                 WHERE DB = ? AND INFO LIKE '%SLEEP(3)%' AND ID <> CONNECTION_ID()",
+                (db.as_str(),),
+            )
+            .unwrap();
+        if let Some(id) = ids.first() {
+            break *id;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no INSERT seen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    admin
+        .query_drop(format!("KILL CONNECTION {victim}"))
+        .unwrap();
+    let result = creating.join().unwrap();
+    assert!(
+        matches!(result, Err(tiki_tokens::Error::Database(_))),
+        "the create must fail, not retry: {result:?}"
+    );
+    let rows: i64 = query_value(&dsn, "SELECT COUNT(*) FROM tiki_auth_tokens").unwrap();
+    assert_eq!(rows, 1, "the INSERT ran {rows} times");
+    let null_tokens: i64 = query_value(
+        &dsn,
+        "SELECT COUNT(*) FROM tiki_auth_tokens WHERE token IS NULL",
+    )
+    .unwrap();
+    assert_eq!(null_tokens, 1, "the one row is the half-written one");
+}

@@ -85,7 +85,8 @@ namespace TikiTokens {
     {
         /**
          * @var string malformed, unknown, bad_signature, expired, exhausted, entry_mismatch,
-         *             params_mismatch, lost_race, database_error or internal_error
+         *             params_mismatch, lost_race, database_error or internal_error (and
+         *             no_groups, which only AuthTokens::getGroups reports): see reasons()
          */
         public $reason;
         /** @var string What exactly, for logs (never a secret). */
@@ -95,6 +96,14 @@ namespace TikiTokens {
 
         /** @internal Made by Store::lookup() only. */
         public function __construct() {}
+
+        /**
+         * Every reason a denial can have, the one list (it includes no_groups, which
+         * AuthTokens::getGroups reports for a token that grants no groups).
+         *
+         * @return string[]
+         */
+        public static function reasons(): array {}
     }
 
     /**

@@ -91,6 +91,20 @@ test('getGroups: ok, lastDenial, empty groups, createUser without Tiki', functio
     assert($lib->getGroups($token, '/tiki/tiki-index.php', 'page=P') === null && $lib->lastDenial === 'malformed');
 });
 
+test('every reason the drop-in reports is one of the core list', function () {
+    $reasons = \TikiTokens\Denial::reasons();
+    foreach (['malformed', 'unknown', 'bad_signature', 'expired', 'exhausted', 'entry_mismatch',
+        'params_mismatch', 'lost_race', 'database_error', 'internal_error', 'no_groups'] as $r) {
+        assert(in_array($r, $reasons, true), "$r missing from Denial::reasons()");
+    }
+    // Every literal reason AuthTokens.php passes to deny() is in the list.
+    preg_match_all("/deny\\('([a-z_]+)'/", file_get_contents(__DIR__ . '/../AuthTokens.php'), $m);
+    assert(count($m[1]) >= 2, 'the drop-in names its own reasons');
+    foreach ($m[1] as $r) {
+        assert(in_array($r, $reasons, true), "AuthTokens reports $r, which Denial::reasons() lacks");
+    }
+});
+
 test('getGroups: the purge runs at most once per purgeInterval per process', function () {
     $dsn = fresh_db('trunk');
     $every = new AuthTokens($dsn, ['maxHits' => 10, 'purgeInterval' => 0]);

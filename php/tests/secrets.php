@@ -29,6 +29,10 @@ error_reporting(E_ALL);
 $GLOBALS['seen'] = [];
 // The prefixes catch a password cut at one of its special characters.
 $GLOBALS['secrets'] = [PASSWORD, rawurlencode(PASSWORD), 'Pw-Secret-9137', OPTION_SECRET, 'Opt-Secret-5521', STORED_SECRET];
+// Passwords holding the URL's own delimiters, which make the whole DSN unparsable (a redactor
+// that cuts at the first '/' or '?' would show part of them).
+const UNPARSABLE_DSNS = ['mysql://u:Pa/ss-Unparsable-41@h/db', 'mysql://u:P@ss:W0rd?x-Unparsable-42@h/db'];
+array_push($GLOBALS['secrets'], 'ss-Unparsable-41', 'Pa/ss', 'W0rd?x-Unparsable-42', 'ss:W0rd');
 
 /** Records text the outside world could see. */
 function see(string $what, $text): void
@@ -227,6 +231,8 @@ test('exception messages and traces: bad DSN, no server, wrong password, schema,
         'bad scheme' => preg_replace('#^mysql:#', 'postgres:', $userDsn),
         'not a URL' => 'mysql://' . $user . ':' . PASSWORD . '@',
         'raw password' => 'mysql://' . $user . ':' . PASSWORD . '@127.0.0.1/x',
+        'unparsable 1' => UNPARSABLE_DSNS[0],
+        'unparsable 2' => UNPARSABLE_DSNS[1],
     ] as $what => $bad) {
         $r = attempt("bad DSN: $what", fn () => (new Store($bad, ['connectTimeout' => 1]))->list());
         assert($r instanceof \Throwable, "bad DSN $what accepted");
@@ -266,6 +272,9 @@ test('exception messages and traces: bad DSN, no server, wrong password, schema,
     assert(($e->getTrace()[0]['function'] ?? '') === '__construct', 'the frame of AuthTokens::__construct is in the trace');
     // AuthTokens with a bad DSN holding the password.
     attempt('AuthTokens bad DSN', fn () => new AuthTokens('mysql://' . $user . ':' . PASSWORD . '@', ['secret' => OPTION_SECRET]));
+    foreach (UNPARSABLE_DSNS as $i => $bad) {
+        attempt("AuthTokens unparsable DSN $i", fn () => new AuthTokens($bad));
+    }
     attempt('AuthTokens dead server', fn () => (new AuthTokens($dead, ['secret' => OPTION_SECRET]))->getTokens());
 });
 

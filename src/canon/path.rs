@@ -12,7 +12,7 @@
 //! * `.` segments vanish and `..` removes the segment before it, never climbing above `/`;
 //! * a decoded NUL is kept in the entry: no web server passes such a path to PHP (`php -S`
 //!   answers 400, Apache 404), so an entry holding one can never match a request. A full URL with
-//!   one is refused by [`super::url::split_url`].
+//!   one is refused by `url::split_url`.
 
 use super::query::hex;
 

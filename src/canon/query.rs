@@ -347,7 +347,7 @@ fn register(
             };
             match key_at(&last) {
                 // PHP silently drops the value when no next key is free.
-                None => drop(append(slot, Value::Str(value))),
+                None => drop(slot.push(Value::Str(value))),
                 Some(k) if !prefixes.forbids(k) => {
                     slot.insert(Key::from_bytes(k), Value::Str(value));
                 }
@@ -365,14 +365,6 @@ fn register(
             }
         }
     }
-}
-
-/// `$a[] = value` as PHP 8.2 does it on the arrays it builds for `$_GET` (`array_init`): the
-/// next key is one past the largest integer key, even when that is negative (`a[-5]=1&a[]=2`
-/// gives keys -5 and -4), or 0 when there is none. `None` (value dropped) when the largest key
-/// is `i64::MAX`.
-fn append(array: &mut PhpArray, value: Value) -> Option<Key> {
-    array.push(value)
 }
 
 /// Reads the `[…]` keys of a name whose first `[` is at `open`, following PHP's loop step by
@@ -457,7 +449,7 @@ fn child_array<'a>(
 ) -> Option<&'a mut PhpArray> {
     let slot = match index {
         None => {
-            let key = append(cur, Value::Array(PhpArray::new()))?;
+            let key = cur.push(Value::Array(PhpArray::new()))?;
             cur.get_mut(&key)?
         }
         Some(k) if prefixes.forbids(k) => return None,

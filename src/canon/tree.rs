@@ -329,23 +329,10 @@ impl PhpArray {
         }
     }
 
-    /// The slot for `key`, inserted at the end with `default()` when absent (PHP's
-    /// `zend_symtable_update` on a missing key).
-    pub fn entry_or_insert_with(
-        &mut self,
-        key: Key,
-        default: impl FnOnce() -> Value,
-    ) -> &mut Value {
-        self.note_key(&key);
-        let i = match self.entries.index_of(&key) {
-            Some(i) => i,
-            None => self.entries.push_new(key, default()),
-        };
-        self.entries.at_mut(i)
-    }
-
-    /// `$a[] = $value`. Returns the key used, or `None` when PHP would refuse ("the next element
-    /// is already occupied": the largest integer key is `i64::MAX`).
+    /// `$a[] = $value` as PHP 8.2 does it on the arrays it builds for `$_GET` (`array_init`): the
+    /// next key is one past the largest integer key, even when that is negative (`a[-5]=1&a[]=2`
+    /// gives keys -5 and -4), or 0 when there is none. Returns the key used, or `None` when PHP
+    /// would refuse ("the next element is already occupied": the largest key is `i64::MAX`).
     pub fn push(&mut self, value: Value) -> Option<Key> {
         let key = self.next_key()?;
         self.insert(key.clone(), value);

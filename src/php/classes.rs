@@ -2,51 +2,38 @@
 //!
 //! Every method converts its arguments ([`super::convert`], [`super::options`]), calls the
 //! shared [`crate::store::Store`] of its configuration ([`super::registry`]) and converts the
-//! answer; errors become exceptions in [`super::exceptions::to_php`], panics are caught by
-//! [`guard`] (for `lookup`: a denial, so a lookup never throws on any input).
+//! answer; errors become exceptions through `From<crate::Error> for PhpException`
+//! ([`super::exceptions`]), panics are caught by the one boundary guard (for `lookup`: a denial,
+//! so a lookup never throws on any input).
 
 use super::convert::{
-    ArrayArg, ConvertError, array_zval, assoc, bool_zval, bytes_of, bytes_zval, int_zval,
-    params_from_php, row_to_php, string_list, strings_from_php, type_name,
+    ArrayArg, array_zval, assoc, bool_zval, bytes_of, bytes_zval, int_zval, params_from_php,
+    row_to_php, string_list, strings_from_php, type_name,
 };
-use super::exceptions::{guard, invalid_input, panic_text, to_php};
-use super::module::{INI_PURGE_INTERVAL, ini_int};
+use super::exceptions::{boundary, guard, invalid_input};
+use super::ini;
 use super::options::{create_options, store_config};
-use super::registry::{self, Shared};
-use crate::canon::take_token;
+use super::registry;
 use crate::error::{Denial as CoreDenial, DenialReason, VISITOR_MESSAGE};
-use crate::store::{CreateOptions, Grant as CoreGrant};
-use crate::token::Scheme;
+use crate::store::{CreateOptions, Grant as CoreGrant, PresentedToken, Store as CoreStore};
 use ext_php_rs::binary::Binary;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::convert::IntoZval;
-use ext_php_rs::exception::PhpException;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendClassObject, ZendHashTable, Zval};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-
-/// The reason of a denial made by the binding itself when the lookup panicked (the core has no
-/// such reason: it never gets that far).
-pub const INTERNAL_ERROR_REASON: &str = "internal_error";
-
-fn conv(e: ConvertError) -> PhpException {
-    invalid_input(e.0)
-}
-
-fn scheme_name(s: Scheme) -> &'static str {
-    match s {
-        Scheme::Legacy => "legacy",
-        Scheme::Signed => "signed",
-    }
-}
 
 /// A PHP object for a Rust class value (null only if the engine cannot make one).
 fn object_zval<T: ext_php_rs::class::RegisteredClass>(value: T) -> Zval {
     ZendClassObject::new(value)
         .into_zval(false)
         .unwrap_or_else(|_| Zval::null())
+}
+
+/// Adds the classes of this file to the module.
+pub fn register(module: ModuleBuilder) -> ModuleBuilder {
+    module.class::<Grant>().class::<Denial>().class::<Store>()
 }
 
 /// `TikiTokens\Grant`: a granted lookup. Read-only properties: `tokenId`, `groups`, `email`,
@@ -124,17 +111,7 @@ impl Grant {
 #[php(name = "TikiTokens\\Denial")]
 #[php(flags = ClassFlags::Final)]
 pub struct Denial {
-    reason: String,
-    detail: String,
-}
-
-impl Denial {
-    fn from_core(d: &CoreDenial) -> Self {
-        Self {
-            reason: d.reason.as_str().to_string(),
-            detail: d.detail.clone(),
-        }
-    }
+    inner: CoreDenial,
 }
 
 #[php_impl]
@@ -142,19 +119,28 @@ impl Denial {
     /// Why, as a stable name.
     #[php(getter)]
     pub fn get_reason(&self) -> String {
-        self.reason.clone()
+        self.inner.reason.as_str().to_string()
     }
 
     /// What exactly, for logs.
     #[php(getter)]
     pub fn get_detail(&self) -> String {
-        self.detail.clone()
+        self.inner.detail.clone()
     }
 
     /// The one message a visitor sees: "Your access to this page has expired".
     #[php(getter)]
     pub fn get_message(&self) -> String {
         VISITOR_MESSAGE.to_string()
+    }
+
+    /// Every reason a denial can have (including `no_groups`, which `AuthTokens::getGroups`
+    /// reports for a grant of no groups): the one list, from the core.
+    pub fn reasons() -> Vec<String> {
+        DenialReason::ALL
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect()
     }
 }
 
@@ -163,36 +149,25 @@ impl Denial {
 #[php_class]
 #[php(name = "TikiTokens\\Store")]
 pub struct Store {
-    shared: Arc<Shared>,
+    store: Arc<CoreStore>,
 }
 
-impl Store {
-    fn lookup_outcome(
-        &self,
-        token: &Zval,
-        entry: &[u8],
-        params: &ZendHashTable,
-    ) -> Result<CoreGrant, CoreDenial> {
-        let Some(token) = bytes_of(token) else {
-            return Err(CoreDenial::new(
-                DenialReason::Malformed,
-                format!("the token is {}, not a string", type_name(token)),
-            ));
-        };
-        let mut params = params_from_php(params)
-            .map_err(|e| CoreDenial::new(DenialReason::Malformed, format!("params: {e}")))?;
-        take_token(&mut params);
-        self.shared.store.lookup(token, entry, &params)
-    }
+/// A purge limit from PHP.
+fn purge_limit(limit: i64) -> PhpResult<u32> {
+    u32::try_from(limit).map_err(|_| {
+        invalid_input(format!(
+            "limit must be between 0 and {}, got {limit}",
+            u32::MAX
+        ))
+    })
+}
 
-    fn purge_limit(limit: i64) -> PhpResult<u32> {
-        u32::try_from(limit).map_err(|_| {
-            invalid_input(format!(
-                "limit must be between 0 and {}, got {limit}",
-                u32::MAX
-            ))
-        })
-    }
+/// `create()` / `includeToken()` options (absent: the defaults).
+fn options_of(options: &ArrayArg) -> PhpResult<CreateOptions> {
+    Ok(match options.table() {
+        Some(t) => create_options(t, "")?,
+        None => CreateOptions::default(),
+    })
 }
 
 #[php_impl]
@@ -204,10 +179,10 @@ impl Store {
     #[php(defaults(options = ArrayArg::empty()))]
     pub fn __construct(dsn: Option<Binary<u8>>, options: ArrayArg) -> PhpResult<Self> {
         guard(|| {
-            let config = store_config(dsn.as_ref().map(|d| d.as_slice()), options.table())
-                .map_err(to_php)?;
-            let shared = registry::get_or_create(config).map_err(to_php)?;
-            Ok(Self { shared })
+            let config = store_config(dsn.as_ref().map(|d| d.as_slice()), options.table())?;
+            Ok(Self {
+                store: registry::get_or_create(config)?,
+            })
         })
     }
 
@@ -215,16 +190,25 @@ impl Store {
     /// Never throws on any input: a token that is not a string, params that no request can carry,
     /// a database failure or an internal error is a `Denial`.
     pub fn lookup(&self, token: &Zval, entry: Binary<u8>, params: &ZendHashTable) -> Zval {
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.lookup_outcome(token, entry.as_slice(), params)
-        }));
+        let outcome = boundary(
+            || {
+                let token = match bytes_of(token) {
+                    Some(t) => PresentedToken::Text(t),
+                    None => PresentedToken::NotAString(type_name(token)),
+                };
+                let params = params_from_php(params).map_err(|e| e.0);
+                self.store.lookup_request(token, entry.as_slice(), params)
+            },
+            |text| {
+                Err(CoreDenial::new(
+                    DenialReason::InternalError,
+                    format!("internal error: {text}"),
+                ))
+            },
+        );
         match outcome {
-            Ok(Ok(grant)) => object_zval(Grant { inner: grant }),
-            Ok(Err(denial)) => object_zval(Denial::from_core(&denial)),
-            Err(payload) => object_zval(Denial {
-                reason: INTERNAL_ERROR_REASON.to_string(),
-                detail: format!("internal error: {}", panic_text(payload.as_ref())),
-            }),
+            Ok(grant) => object_zval(Grant { inner: grant }),
+            Err(denial) => object_zval(Denial { inner: denial }),
         }
     }
 
@@ -242,23 +226,16 @@ impl Store {
         options: ArrayArg,
     ) -> PhpResult<ZBox<ZendHashTable>> {
         guard(|| {
-            let params = params_from_php(params).map_err(conv)?;
-            let groups = strings_from_php(groups, "groups").map_err(conv)?;
-            let options = match options.table() {
-                Some(t) => create_options(t, "").map_err(to_php)?,
-                None => CreateOptions::default(),
-            };
-            let created = self
-                .shared
-                .store
-                .create(entry.as_slice(), &params, &groups, &options)
-                .map_err(to_php)?;
-            assoc(vec![
+            let params = params_from_php(params)?;
+            let groups = strings_from_php(groups, "groups")?;
+            let created =
+                self.store
+                    .create(entry.as_slice(), &params, &groups, &options_of(&options)?)?;
+            Ok(assoc(vec![
                 ("tokenId", int_zval(created.token_id)),
                 ("token", bytes_zval(created.token.as_bytes())),
-                ("scheme", bytes_zval(scheme_name(created.scheme).as_bytes())),
-            ])
-            .map_err(conv)
+                ("scheme", bytes_zval(created.scheme.as_str().as_bytes())),
+            ])?)
         })
     }
 
@@ -273,37 +250,30 @@ impl Store {
     ) -> PhpResult<String> {
         guard(|| {
             let groups = match groups.table() {
-                Some(t) => strings_from_php(t, "groups").map_err(conv)?,
+                Some(t) => strings_from_php(t, "groups")?,
                 None => Vec::new(),
             };
-            let options = match options.table() {
-                Some(t) => create_options(t, "").map_err(to_php)?,
-                None => CreateOptions::default(),
-            };
-            let (url, _) = self
-                .shared
-                .store
-                .include_token(url.as_slice(), &groups, &options)
-                .map_err(to_php)?;
+            let (url, _) =
+                self.store
+                    .include_token(url.as_slice(), &groups, &options_of(&options)?)?;
             Ok(url)
         })
     }
 
     /// The row of a token (Tiki's column names as keys), only if the token verifies; else null.
     pub fn get(&self, token: Binary<u8>) -> PhpResult<Option<ZBox<ZendHashTable>>> {
-        guard(|| {
-            let row = self.shared.store.get(token.as_slice()).map_err(to_php)?;
-            row.map(|r| row_to_php(&r).map_err(conv)).transpose()
+        guard(|| match self.store.get(token.as_slice())? {
+            Some(row) => Ok(Some(row_to_php(&row)?)),
+            None => Ok(None),
         })
     }
 
     /// Every row, oldest first (by creation, then tokenId).
     pub fn list(&self) -> PhpResult<ZBox<ZendHashTable>> {
         guard(|| {
-            let rows = self.shared.store.list().map_err(to_php)?;
             let mut out = ZendHashTable::new();
-            for row in &rows {
-                out.push(array_zval(row_to_php(row).map_err(conv)?))
+            for row in &self.store.list()? {
+                out.push(array_zval(row_to_php(row)?))
                     .map_err(|e| invalid_input(format!("cannot build a PHP array: {e}")))?;
             }
             Ok(out)
@@ -312,21 +282,14 @@ impl Store {
 
     /// Deletes a token; returns the temporary user name to remove when it had `createUser = 'y'`.
     pub fn delete(&self, tokenId: i64) -> PhpResult<Option<String>> {
-        guard(|| self.shared.store.delete(tokenId).map_err(to_php))
+        guard(|| Ok(self.store.delete(tokenId)?))
     }
 
     /// Removes up to `$limit` expired or used-up rows; returns the temporary user names of the
     /// removed rows (for Tiki's user library to remove).
     #[php(defaults(limit = 1000))]
     pub fn purge(&self, limit: i64) -> PhpResult<ZBox<ZendHashTable>> {
-        guard(|| {
-            let users = self
-                .shared
-                .store
-                .purge(Self::purge_limit(limit)?)
-                .map_err(to_php)?;
-            string_list(&users).map_err(conv)
-        })
+        guard(|| Ok(string_list(&self.store.purge(purge_limit(limit)?)?)?))
     }
 
     /// As `purge()`, but at most once per `$interval` seconds per PHP process and configuration
@@ -341,53 +304,36 @@ impl Store {
         guard(|| {
             let interval = match interval {
                 Some(i) => i,
-                None => ini_int(INI_PURGE_INTERVAL).map_err(to_php)?,
+                None => ini::int(ini::PURGE_INTERVAL)?,
             };
-            if interval < 0 {
-                return Err(invalid_input(format!(
-                    "interval must be 0 or more seconds, got {interval}"
-                )));
+            match self.store.purge_if_due(interval, purge_limit(limit)?)? {
+                Some(users) => Ok(Some(string_list(&users)?)),
+                None => Ok(None),
             }
-            let limit = Self::purge_limit(limit)?;
-            if !self.shared.claim_purge(interval) {
-                return Ok(None);
-            }
-            let users = self.shared.store.purge(limit).map_err(to_php)?;
-            string_list(&users).map(Some).map_err(conv)
         })
     }
 
     /// Deletes every token; returns the temporary user names of the removed rows.
     pub fn revoke_all(&self) -> PhpResult<ZBox<ZendHashTable>> {
-        guard(|| {
-            let users = self.shared.store.revoke_all().map_err(to_php)?;
-            string_list(&users).map_err(conv)
-        })
+        guard(|| Ok(string_list(&self.store.revoke_all()?)?))
     }
 
     /// Stores a new signing secret (signed tokens made before stop verifying); with `$revoke`,
     /// also deletes every token. Returns the temporary user names of removed rows.
     #[php(defaults(revoke = false))]
     pub fn rotate_secret(&self, revoke: bool) -> PhpResult<ZBox<ZendHashTable>> {
-        guard(|| {
-            let users = self.shared.store.rotate_secret(revoke).map_err(to_php)?;
-            string_list(&users).map_err(conv)
-        })
+        guard(|| Ok(string_list(&self.store.rotate_secret(revoke)?)?))
     }
 
     /// Applies Tiki's own migration of the table (signed tokens), idempotently. Returns
     /// `['altered' => string[], 'secretCreated' => bool]`.
     pub fn migrate(&self) -> PhpResult<ZBox<ZendHashTable>> {
         guard(|| {
-            let report = self.shared.store.migrate().map_err(to_php)?;
-            assoc(vec![
-                (
-                    "altered",
-                    array_zval(string_list(&report.altered).map_err(conv)?),
-                ),
+            let report = self.store.migrate()?;
+            Ok(assoc(vec![
+                ("altered", array_zval(string_list(&report.altered)?)),
                 ("secretCreated", bool_zval(report.secret_created)),
-            ])
-            .map_err(conv)
+            ])?)
         })
     }
 
@@ -395,19 +341,18 @@ impl Store {
     /// 'needsMigration' => bool, 'tokenWidth' => int, 'hasSecret' => bool]`.
     pub fn scheme_info(&self) -> PhpResult<ZBox<ZendHashTable>> {
         guard(|| {
-            let info = self.shared.store.scheme_info().map_err(to_php)?;
-            assoc(vec![
-                ("minting", bytes_zval(scheme_name(info.minting).as_bytes())),
+            let info = self.store.scheme_info()?;
+            Ok(assoc(vec![
+                ("minting", bytes_zval(info.minting.as_str().as_bytes())),
                 ("needsMigration", bool_zval(info.needs_migration)),
                 ("tokenWidth", int_zval(i64::from(info.token_width))),
                 ("hasSecret", bool_zval(info.has_secret)),
-            ])
-            .map_err(conv)
+            ])?)
         })
     }
 
     /// The state of the connection pool, for diagnostics (never a password).
     pub fn connection_state(&self) -> PhpResult<String> {
-        guard(|| Ok(self.shared.store.connection_state()))
+        guard(|| Ok(self.store.connection_state()))
     }
 }

@@ -1,5 +1,5 @@
 //! The PHP exception hierarchy of the extension, the one place where a [`crate::Error`] becomes a
-//! PHP exception, and the panic guard that every entry point runs in.
+//! PHP exception, and the one panic guard that every entry point runs in.
 //!
 //! ```text
 //! \Exception
@@ -12,6 +12,7 @@
 //!
 //! Messages come from [`crate::Error`]'s `Display`, which never holds a password or a secret.
 
+use super::convert::ConvertError;
 use crate::error::Error;
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ce;
@@ -62,43 +63,63 @@ fn php_message(message: &str) -> String {
     message.replace('\0', "\\0")
 }
 
-/// The one mapping from the crate's errors to PHP exceptions.
-pub fn to_php(e: Error) -> PhpException {
-    let message = php_message(&e.to_string());
-    match e {
-        Error::Config(_) => PhpException::from_class::<ConfigException>(message),
-        Error::Database(_) => PhpException::from_class::<DatabaseException>(message),
-        Error::Schema(_) => PhpException::from_class::<SchemaException>(message),
-        Error::InvalidInput(_) => PhpException::from_class::<InvalidInputException>(message),
+/// The one mapping from the crate's errors to PHP exceptions, so that every method ends in `?`.
+impl From<Error> for PhpException {
+    fn from(e: Error) -> Self {
+        let message = php_message(&e.to_string());
+        match e {
+            Error::Config(_) => PhpException::from_class::<ConfigException>(message),
+            Error::Database(_) => PhpException::from_class::<DatabaseException>(message),
+            Error::Schema(_) => PhpException::from_class::<SchemaException>(message),
+            Error::InvalidInput(_) => PhpException::from_class::<InvalidInputException>(message),
+        }
     }
 }
 
-/// A `TikiTokens\InvalidInputException` for an argument the binding cannot convert.
+/// An argument the binding cannot convert is invalid input.
+impl From<ConvertError> for PhpException {
+    fn from(e: ConvertError) -> Self {
+        Error::InvalidInput(e.0).into()
+    }
+}
+
+/// A `TikiTokens\InvalidInputException` for an argument the binding cannot use.
 pub fn invalid_input(message: impl Into<String>) -> PhpException {
-    to_php(Error::InvalidInput(message.into()))
+    Error::InvalidInput(message.into()).into()
 }
 
-/// The text of a caught panic, for the "internal error" message.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
-    }
+/// The one panic guard of the boundary: runs `f`, and turns a panic into `on_panic(message)`,
+/// so that nothing unwinds into PHP. Every entry point (methods, functions, MINIT, MINFO)
+/// runs in it.
+pub fn boundary<T>(f: impl FnOnce() -> T, on_panic: impl FnOnce(String) -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let text = if let Some(s) = payload.downcast_ref::<&str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "non-string panic payload".to_string()
+        };
+        on_panic(text)
+    })
 }
 
-/// Runs one entry point so that no panic reaches PHP: a panic becomes a
-/// `TikiTokens\Exception` ("internal error: …") instead of ext-php-rs' generic `\Error`.
+/// [`boundary`] for a method that throws: a panic becomes a `TikiTokens\Exception`
+/// ("internal error: …") instead of ext-php-rs' generic `\Error`.
 pub fn guard<T>(f: impl FnOnce() -> PhpResult<T>) -> PhpResult<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => Err(PhpException::from_class::<BaseException>(php_message(
-            &format!(
-                "tiki_tokens internal error: {}",
-                panic_text(payload.as_ref())
-            ),
-        ))),
-    }
+    boundary(f, |text| {
+        Err(PhpException::from_class::<BaseException>(php_message(
+            &format!("tiki_tokens internal error: {text}"),
+        )))
+    })
+}
+
+/// Adds the exception classes to the module, base class first.
+pub fn register(module: ModuleBuilder) -> ModuleBuilder {
+    module
+        .class::<BaseException>()
+        .class::<ConfigException>()
+        .class::<DatabaseException>()
+        .class::<SchemaException>()
+        .class::<InvalidInputException>()
 }

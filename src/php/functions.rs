@@ -1,8 +1,8 @@
 //! Free functions for tools and the demo: the canonical form the extension binds a token to.
 
 use super::convert::{array_zval, assoc, bytes_zval, params_to_php};
-use super::exceptions::{guard, invalid_input, to_php};
-use super::module::ini_int;
+use super::exceptions::guard;
+use super::ini;
 use crate::canon::query::{QueryLimits, parse_query as canon_parse_query};
 use crate::canon::url::split_url;
 use ext_php_rs::binary::Binary;
@@ -16,13 +16,12 @@ use ext_php_rs::types::ZendHashTable;
 #[php(name = "TikiTokens\\canonical_url")]
 pub fn canonical_url(url: Binary<u8>) -> PhpResult<ZBox<ZendHashTable>> {
     guard(|| {
-        let split = split_url(url.as_slice()).map_err(|e| to_php(e.into()))?;
-        let params = params_to_php(&split.params).map_err(|e| invalid_input(e.0))?;
-        assoc(vec![
+        let split = split_url(url.as_slice()).map_err(crate::Error::from)?;
+        let params = params_to_php(&split.params)?;
+        Ok(assoc(vec![
             ("entry", bytes_zval(&split.entry)),
             ("params", array_zval(params)),
-        ])
-        .map_err(|e| invalid_input(e.0))
+        ])?)
     })
 }
 
@@ -34,16 +33,16 @@ pub fn parse_query(query: Binary<u8>) -> PhpResult<ZBox<ZendHashTable>> {
     guard(|| {
         let defaults = QueryLimits::default();
         let limits = QueryLimits {
-            max_input_vars: ini_int("max_input_vars")
+            max_input_vars: ini::int("max_input_vars")
                 .ok()
                 .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or(defaults.max_input_vars),
-            max_nesting: ini_int("max_input_nesting_level")
+            max_nesting: ini::int("max_input_nesting_level")
                 .ok()
                 .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or(defaults.max_nesting),
         };
-        params_to_php(&canon_parse_query(query.as_slice(), limits)).map_err(|e| invalid_input(e.0))
+        Ok(params_to_php(&canon_parse_query(query.as_slice(), limits))?)
     })
 }
 

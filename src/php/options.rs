@@ -3,13 +3,10 @@
 //! PHP type, or an unknown option (a typo would otherwise be silently ignored), is an error.
 
 use super::convert::{ConvertError, bytes_of, params_from_php, type_name};
-use super::module::{
-    INI_CONNECT_TIMEOUT, INI_DSN, INI_IO_TIMEOUT, INI_MAX_HITS, INI_MAX_TIMEOUT, ini_bytes,
-    ini_int, ini_seconds,
-};
+use super::ini;
 use crate::canon::json::encode_params;
 use crate::error::Error;
-use crate::store::{CreateOptions, StoreConfig};
+use crate::store::{CreateOptions, StoreConfig, timeout_setting};
 use crate::token::Secret;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -57,7 +54,7 @@ pub fn store_config(
 ) -> Result<StoreConfig, Error> {
     let dsn = match dsn {
         Some(d) => d.to_vec(),
-        None => ini_bytes(INI_DSN).unwrap_or_default(),
+        None => ini::bytes(ini::DSN).unwrap_or_default(),
     };
     let dsn =
         String::from_utf8(dsn).map_err(|_| Error::Config("the DSN is not valid UTF-8".into()))?;
@@ -70,13 +67,11 @@ pub fn store_config(
     }
     let mut config = StoreConfig {
         dsn,
-        connect_timeout: duration(ini_seconds(INI_CONNECT_TIMEOUT)?, INI_CONNECT_TIMEOUT)
-            .map_err(Error::Config)?,
-        io_timeout: duration(ini_seconds(INI_IO_TIMEOUT)?, INI_IO_TIMEOUT)
-            .map_err(Error::Config)?,
+        connect_timeout: ini::timeout(ini::CONNECT_TIMEOUT)?,
+        io_timeout: ini::timeout(ini::IO_TIMEOUT)?,
         secret: None,
-        max_timeout: ini_int(INI_MAX_TIMEOUT)?,
-        max_hits: ini_int(INI_MAX_HITS)?,
+        max_timeout: ini::int(ini::MAX_TIMEOUT)?,
+        max_hits: ini::int(ini::MAX_HITS)?,
         force_legacy: false,
     };
     let Some(options) = options else {
@@ -221,15 +216,5 @@ fn seconds(value: &Zval, name: &str) -> Result<Duration, Error> {
         (None, Some(f)) => f,
         _ => return Err(wrong_type(name, "int or float (seconds)", value)),
     };
-    duration(secs, name).map_err(Error::InvalidInput)
-}
-
-/// Seconds → a duration: more than 0 and at most a day (a timeout beyond that is a mistake).
-fn duration(secs: f64, name: &str) -> Result<Duration, String> {
-    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
-        return Err(format!(
-            "{name} must be more than 0 and at most 86400 seconds, got {secs}"
-        ));
-    }
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("{name}: {e}"))
+    timeout_setting(secs, name).map_err(Error::InvalidInput)
 }

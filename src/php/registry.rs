@@ -7,41 +7,13 @@ use crate::error::Result;
 use crate::store::{Store, StoreConfig};
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Bound on the configurations kept per process. Past it, the least recently used one leaves
 /// the registry (objects still holding it keep working; its pool closes with the last of them),
 /// so a script that makes stores with ever new DSNs, secrets or caps cannot grow it without
 /// bound.
 pub const MAX_STORES: usize = 16;
-
-/// A store shared by every `TikiTokens\Store` object with the same configuration, with the
-/// process-wide time of its last purge (for `purgeIfDue`).
-pub struct Shared {
-    /// The store and its pool.
-    pub store: Store,
-    /// Unix time of the last purge started through `purge_due`, `i64::MIN` = never.
-    last_purge: AtomicI64,
-}
-
-impl Shared {
-    /// True, and the purge time set to now, when no purge started in the last `interval`
-    /// seconds (0 = always). Only one caller wins per interval, even with threads (ZTS).
-    pub fn claim_purge(&self, interval: i64) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let last = self.last_purge.load(Ordering::Acquire);
-        if interval > 0 && last != i64::MIN && now.saturating_sub(last) < interval && now >= last {
-            return false;
-        }
-        self.last_purge
-            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-}
 
 /// What makes two configurations the same store. The secret is kept only as its SHA-256 here.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -70,8 +42,8 @@ impl Key {
 }
 
 /// The stores, least recently used first.
-fn registry() -> &'static Mutex<IndexMap<Key, Arc<Shared>>> {
-    static REGISTRY: OnceLock<Mutex<IndexMap<Key, Arc<Shared>>>> = OnceLock::new();
+fn registry() -> &'static Mutex<IndexMap<Key, Arc<Store>>> {
+    static REGISTRY: OnceLock<Mutex<IndexMap<Key, Arc<Store>>>> = OnceLock::new();
     REGISTRY.get_or_init(|| Mutex::new(IndexMap::new()))
 }
 
@@ -79,7 +51,7 @@ fn registry() -> &'static Mutex<IndexMap<Key, Arc<Shared>>> {
 ///
 /// # Errors
 /// [`crate::Error::Config`] from [`Store::new`] (a DSN that does not parse).
-pub fn get_or_create(config: StoreConfig) -> Result<Arc<Shared>> {
+pub fn get_or_create(config: StoreConfig) -> Result<Arc<Store>> {
     let key = Key::of(&config);
     // A panic while the lock was held (caught at the PHP boundary) leaves a usable map.
     let mut map = registry()
@@ -92,10 +64,7 @@ pub fn get_or_create(config: StoreConfig) -> Result<Arc<Shared>> {
             return Ok(Arc::clone(shared));
         }
     }
-    let shared = Arc::new(Shared {
-        store: Store::new(config)?,
-        last_purge: AtomicI64::new(i64::MIN),
-    });
+    let shared = Arc::new(Store::new(config)?);
     while map.len() >= MAX_STORES {
         map.shift_remove_index(0);
     }

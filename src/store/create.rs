@@ -1,230 +1,260 @@
-//! Minting (SPEC section 2 "Minting"): caps, checks against the real columns before anything
-//! is written, INSERT with token NULL → the new row read back by its own insert id on the same
-//! connection → token computed from the row exactly as the server renders it → UPDATE. On any
-//! failure after the INSERT the half-written row is deleted (and `purge` removes any that
-//! survive, once older than a minute).
+//! Minting (SPEC section 2 "Minting"), in named steps: [`Row::new`] (caps, params a request
+//! can carry, JSON texts), [`Row::check`] (against the real columns, before anything is
+//! written), [`Store::insert`] (INSERT with token NULL; never retried, so a lost answer cannot
+//! leave a second row), [`Store::finish`] (the new row read back by its own insert id, its token
+//! computed from the row exactly as the server renders it, then written). On any failure after
+//! the INSERT the half-written row is deleted (and `purge` removes any that survive, once older
+//! than a minute).
 
-use super::cells::Cells;
-use super::pool::{Fault, fault};
-use super::schema::TABLE;
-use super::{CreateOptions, Created, Store};
+use super::config::StoreConfig;
+use super::handle::Store;
+use super::model::{CreateOptions, Created};
+use super::pool::{Conn, Retry};
+use super::schema::Schema;
+use super::sql::{self, StoredRow};
 use crate::canon::query::{QueryLimits, parse_query};
 use crate::canon::{
     Key, Params, PhpArray, TOKEN_PARAM, Value, http_query, json, match_params, url,
 };
 use crate::error::{Error, Result};
-use crate::token::{self, PayloadFields, Scheme, Secret};
-use mysql::prelude::Queryable;
+use crate::token::{self, Scheme, Secret};
 
 /// Tiki's default prefix of temporary user names, used when none is given.
 const DEFAULT_USER_PREFIX: &str = "_token";
 
-/// [`Store::create`].
-pub(crate) fn create(
-    store: &Store,
-    entry: &[u8],
-    params: &Params,
-    groups: &[String],
-    options: &CreateOptions,
-) -> Result<Created> {
-    let timeout = cap(options.timeout, store.config.max_timeout, "timeout")?;
-    let hits = cap(options.hits, store.config.max_hits, "hits")?;
-    carriable(params)?;
-    let parameters = json::encode_params(params)?;
-    let group_list: PhpArray = groups
-        .iter()
-        .map(|g| Value::Str(g.as_bytes().to_vec()))
-        .enumerate()
-        .map(|(i, v)| (Key::Int(i64::try_from(i).unwrap_or(i64::MAX)), v))
-        .collect();
-    let groups_json = json::encode_value(&Value::Array(group_list))?;
-    let user_prefix = if options.user_prefix.is_empty() {
-        DEFAULT_USER_PREFIX
-    } else {
-        options.user_prefix.as_str()
-    };
-    if let Some(data) = &options.data {
-        json::decode(data.as_bytes())
-            .map_err(|e| Error::InvalidInput(format!("data must be JSON text: {e}")))?;
-    }
-
-    let schema = store.schema()?;
-    let check = |column: &str, what: &str, value: &[u8]| -> Result<()> {
-        match schema.column(column) {
-            Some(c) => c.check(what, value).map_err(Error::InvalidInput),
-            None => Ok(()),
-        }
-    };
-    check("entry", "the entry", entry)?;
-    check(
-        "parameters",
-        "the parameters as JSON",
-        parameters.as_bytes(),
-    )?;
-    check("groups", "the groups as JSON", groups_json.as_bytes())?;
-    check("email", "the email", options.email.as_bytes())?;
-    check("userPrefix", "the user prefix", user_prefix.as_bytes())?;
-    let user = options.user.as_deref().filter(|_| schema.has("user"));
-    let data = options.data.as_deref().filter(|_| schema.has("data"));
-    if let Some(u) = user {
-        check("user", "the user", u.as_bytes())?;
-    }
-    if let Some(d) = data {
-        check("data", "the data", d.as_bytes())?;
-    }
-
-    let insert = insert_sql(user.is_some(), data.is_some());
-    let mut values: Vec<mysql::Value> = vec![
-        timeout.into(),
-        hits.into(),
-        hits.into(),
-        entry.to_vec().into(),
-        options.email.as_str().into(),
-        parameters.as_str().into(),
-        groups_json.as_str().into(),
-        (if options.create_user { "y" } else { "n" }).into(),
-        user_prefix.into(),
-    ];
-    values.extend(user.map(mysql::Value::from));
-    values.extend(data.map(mysql::Value::from));
-
-    let may_sign = schema.can_sign() && !store.config.force_legacy;
-    let read_stored_secret = may_sign && store.config.secret.is_none() && schema.has_preferences;
-    let (mut conn, (stored_secret, id)) = store
-        .conn
-        .first(|c| {
-            let stored = if read_stored_secret {
-                super::manage::stored_secret(c)?
+impl Store {
+    /// Creates a token bound to `entry` and `params` for `groups` (SPEC section 2, "Minting"):
+    /// signed when the table's token column is 64 wide and a secret exists (and not
+    /// `force_legacy`), legacy MD5 otherwise.
+    ///
+    /// # Errors
+    /// Input too wide for its column or not storable ([`Error::InvalidInput`], nothing written),
+    /// params no request can carry, a missing table or column ([`Error::Schema`]), database
+    /// failure ([`Error::Database`]; a half-written row is removed).
+    pub fn create(
+        &self,
+        entry: &[u8],
+        params: &Params,
+        groups: &[String],
+        options: &CreateOptions,
+    ) -> Result<Created> {
+        self.guarded(|| {
+            let row = Row::new(&self.config, entry, params, groups, options)?;
+            let schema = self.schema()?;
+            row.check(&schema)?;
+            let mut conn = self.conn.checkout();
+            let (id, secret) = self.insert(&mut conn, &schema, &row)?;
+            let scheme = if secret.is_some() {
+                Scheme::Signed
             } else {
-                None
+                Scheme::Legacy
             };
-            c.exec_drop(insert.as_str(), values.clone())?;
-            Ok((stored, c.last_insert_id()))
-        })
-        .map_err(|e| {
-            store.forget_schema_on(&e);
-            store.conn.error(&e)
-        })?;
-    store.conn.ok();
-    let Ok(id) = i64::try_from(id) else {
-        return Err(Error::Database(format!("the INSERT returned the id {id}")));
-    };
-    if id == 0 {
-        return Err(Error::Database(
-            "the INSERT returned no id: is tokenId AUTO_INCREMENT?".into(),
-        ));
-    }
-    let secret = store
-        .config
-        .secret
-        .clone()
-        .or(stored_secret)
-        .filter(|_| may_sign);
-    let scheme = if secret.is_some() {
-        Scheme::Signed
-    } else {
-        Scheme::Legacy
-    };
-
-    match finish(&mut conn, id, scheme, secret.as_ref()) {
-        Ok(token) => Ok(Created {
-            token_id: id,
-            token,
-            scheme,
-        }),
-        Err(step) => {
-            let err = match &step {
-                Step::Db(e) => store.conn.error(e),
-                Step::Other(e) => Error::Database(e.clone()),
-            };
-            // Remove the half-written row, on this connection if it is sound.
-            let conn = match &step {
-                Step::Db(e) if fault(e) != Fault::Statement => {
-                    store.conn.release(conn, e);
-                    store.conn.conn().ok()
-                }
-                _ => Some(conn),
-            };
-            if let Some(mut c) = conn {
-                let sql = format!("DELETE FROM `{TABLE}` WHERE `tokenId` = ?");
-                if let Err(e) = c.exec_drop(sql, (id,)) {
-                    store.conn.release(c, &e);
+            match self.finish(&mut conn, &schema, id, scheme, secret.as_ref()) {
+                Ok(token) => Ok(Created {
+                    token_id: id,
+                    token,
+                    scheme,
+                }),
+                Err(e) => {
+                    // Remove the half-written row (on a fresh connection if this one broke).
+                    let _ = conn.write(Retry::IfBroken, sql::DELETE_BY_ID, (id,));
+                    Err(e)
                 }
             }
-            Err(err)
+        })
+    }
+
+    /// Creates a token for a full URL and returns the URL with `TOKEN=…` appended as the last
+    /// query parameter (SPEC section 4): `origin + path + '?' + http_build_query(params) + '&' +
+    /// 'TOKEN=' + token + '#' + fragment`. Requesting that URL matches the token.
+    ///
+    /// # Errors
+    /// As [`Store::create`], and a URL that cannot be split.
+    pub fn include_token(
+        &self,
+        url_text: &[u8],
+        groups: &[String],
+        options: &CreateOptions,
+    ) -> Result<(String, Created)> {
+        let split = url::split_url(url_text)?;
+        let created = self.create(&split.entry, &split.params, groups, options)?;
+        let query = http_query::build_query(&split.params);
+        let mut out = String::with_capacity(
+            split.origin.len() + split.raw_path.len() + query.len() + created.token.len() + 16,
+        );
+        out.push_str(&split.origin);
+        out.push_str(&split.raw_path);
+        out.push('?');
+        if !query.is_empty() {
+            out.push_str(&query);
+            out.push('&');
         }
-    }
-}
-
-/// Why finishing a new row failed.
-enum Step {
-    Db(mysql::Error),
-    Other(String),
-}
-
-impl From<mysql::Error> for Step {
-    fn from(e: mysql::Error) -> Self {
-        Step::Db(e)
-    }
-}
-
-/// Reads the new row back, computes its token from the row as stored and rendered by the
-/// server, and writes it.
-fn finish(
-    conn: &mut mysql::PooledConn,
-    id: i64,
-    scheme: Scheme,
-    secret: Option<&Secret>,
-) -> Result<String, Step> {
-    let row: Option<mysql::Row> = conn.exec_first(
-        format!(
-            "SELECT `tokenId`, CAST(`creation` AS CHAR), `timeout`, `entry`, `parameters`, \
-             `groups` FROM `{TABLE}` WHERE `tokenId` = ?"
-        ),
-        (id,),
-    )?;
-    let row = row
-        .map(Cells::new)
-        .ok_or_else(|| Step::Other(format!("the new row {id} is gone")))?;
-    let unreadable = || Step::Other(format!("the new row {id} cannot be read back"));
-    let creation = row.text(1).ok_or_else(unreadable)?;
-    let payload = token::payload(&PayloadFields {
-        token_id: row.int(0).ok_or_else(unreadable)?,
-        creation: &creation,
-        timeout: row.int(2).ok_or_else(unreadable)?,
-        entry: row.bytes_or_empty(3).ok_or_else(unreadable)?,
-        parameters: row.bytes_or_empty(4).ok_or_else(unreadable)?,
-        groups: row.bytes_or_empty(5).ok_or_else(unreadable)?,
-    });
-    let token = token::compute(scheme, &payload, secret)
-        .ok_or_else(|| Step::Other("cannot sign: no secret".into()))?;
-    conn.exec_drop(
-        format!("UPDATE `{TABLE}` SET `token` = ? WHERE `tokenId` = ? AND `token` IS NULL"),
-        (token.as_str(), id),
-    )?;
-    if conn.affected_rows() != 1 {
-        return Err(Step::Other(format!(
-            "the new row {id} changed before its token was written"
-        )));
-    }
-    Ok(token)
-}
-
-/// The INSERT of a new row, columns by name; `token` NULL, `creation` by its default.
-fn insert_sql(user: bool, data: bool) -> String {
-    let mut cols = String::from(
-        "`timeout`, `hits`, `maxhits`, `token`, `entry`, `email`, `parameters`, `groups`, \
-         `createUser`, `userPrefix`",
-    );
-    let mut marks = String::from("?, ?, ?, NULL, ?, ?, ?, ?, ?, ?");
-    for (has, col) in [(user, "`user`"), (data, "`data`")] {
-        if has {
-            cols.push_str(", ");
-            cols.push_str(col);
-            marks.push_str(", ?");
+        out.push_str("TOKEN=");
+        out.push_str(&created.token);
+        if let Some(fragment) = &split.fragment {
+            out.push('#');
+            out.push_str(fragment);
         }
+        Ok((out, created))
     }
-    format!("INSERT INTO `{TABLE}` ({cols}) VALUES ({marks})")
+
+    /// Inserts the row with token NULL, never twice; returns its id and the secret to sign it
+    /// with (`None`: a legacy token).
+    fn insert(
+        &self,
+        conn: &mut Conn<'_>,
+        schema: &Schema,
+        row: &Row<'_>,
+    ) -> Result<(i64, Option<Secret>)> {
+        let may_sign = schema.can_sign() && !self.config.force_legacy;
+        let stored = if may_sign && self.config.secret.is_none() && schema.has_preferences {
+            self.stored_secret(conn)?
+        } else {
+            None
+        };
+        let user = row.user.filter(|_| schema.has("user"));
+        let data = row.data.filter(|_| schema.has("data"));
+        let mut values: Vec<mysql::Value> = vec![
+            row.timeout.into(),
+            row.hits.into(),
+            row.hits.into(),
+            row.entry.to_vec().into(),
+            row.email.into(),
+            row.parameters.as_str().into(),
+            row.groups.as_str().into(),
+            (if row.create_user { "y" } else { "n" }).into(),
+            row.user_prefix.into(),
+        ];
+        values.extend(user.map(mysql::Value::from));
+        values.extend(data.map(mysql::Value::from));
+        let written = conn
+            .write(
+                Retry::Never,
+                &sql::insert(user.is_some(), data.is_some()),
+                values,
+            )
+            .map_err(|e| self.db_error(e))?;
+        let id = i64::try_from(written.last_insert_id).map_err(|_| {
+            Error::Database(format!(
+                "the INSERT returned the id {}",
+                written.last_insert_id
+            ))
+        })?;
+        if id == 0 {
+            return Err(Error::Database(
+                "the INSERT returned no id: is tokenId AUTO_INCREMENT?".into(),
+            ));
+        }
+        let secret = self.config.secret.clone().or(stored).filter(|_| may_sign);
+        Ok((id, secret))
+    }
+
+    /// Reads the new row back, computes its token from the row as stored and rendered by the
+    /// server, and writes it.
+    fn finish(
+        &self,
+        conn: &mut Conn<'_>,
+        schema: &Schema,
+        id: i64,
+        scheme: Scheme,
+        secret: Option<&Secret>,
+    ) -> Result<String> {
+        let row: Option<StoredRow> = conn
+            .first(Retry::IfBroken, &schema.sql.by_id, (id,))
+            .map_err(|e| self.db_error(e))?;
+        let row = row.ok_or_else(|| Error::Database(format!("the new row {id} is gone")))?;
+        let payload = row
+            .payload()
+            .ok_or_else(|| Error::Database(format!("the new row {id} cannot be read back")))?;
+        let token = token::compute(scheme, &payload, secret)
+            .ok_or_else(|| Error::Database("cannot sign: no secret".into()))?;
+        let written = conn
+            .write(Retry::IfBroken, sql::SET_TOKEN, (token.as_str(), id))
+            .map_err(|e| self.db_error(e))?;
+        if written.affected != 1 {
+            return Err(Error::Database(format!(
+                "the new row {id} changed before its token was written"
+            )));
+        }
+        Ok(token)
+    }
+}
+
+/// The values of a new row, capped and encoded, before anything is written.
+struct Row<'a> {
+    entry: &'a [u8],
+    timeout: i64,
+    hits: i64,
+    parameters: String,
+    groups: String,
+    email: &'a str,
+    create_user: bool,
+    user_prefix: &'a str,
+    user: Option<&'a str>,
+    data: Option<&'a str>,
+}
+
+impl<'a> Row<'a> {
+    /// Applies Tiki's caps and refuses what no request can carry or no column can hold as JSON.
+    fn new(
+        config: &StoreConfig,
+        entry: &'a [u8],
+        params: &Params,
+        groups: &[String],
+        options: &'a CreateOptions,
+    ) -> Result<Self> {
+        let timeout = cap(options.timeout, config.max_timeout, "timeout")?;
+        let hits = cap(options.hits, config.max_hits, "hits")?;
+        carriable(params)?;
+        let parameters = json::encode_params(params)?;
+        let group_list: PhpArray = groups
+            .iter()
+            .map(|g| Value::Str(g.as_bytes().to_vec()))
+            .enumerate()
+            .map(|(i, v)| (Key::Int(i64::try_from(i).unwrap_or(i64::MAX)), v))
+            .collect();
+        let groups = json::encode_value(&Value::Array(group_list))?;
+        if let Some(data) = &options.data {
+            json::decode(data.as_bytes())
+                .map_err(|e| Error::InvalidInput(format!("data must be JSON text: {e}")))?;
+        }
+        Ok(Self {
+            entry,
+            timeout,
+            hits,
+            parameters,
+            groups,
+            email: &options.email,
+            create_user: options.create_user,
+            user_prefix: if options.user_prefix.is_empty() {
+                DEFAULT_USER_PREFIX
+            } else {
+                &options.user_prefix
+            },
+            user: options.user.as_deref(),
+            data: options.data.as_deref(),
+        })
+    }
+
+    /// Every value against the real column it goes into: nothing is ever stored truncated.
+    fn check(&self, schema: &Schema) -> Result<()> {
+        schema.check("entry", "the entry", self.entry)?;
+        schema.check(
+            "parameters",
+            "the parameters as JSON",
+            self.parameters.as_bytes(),
+        )?;
+        schema.check("groups", "the groups as JSON", self.groups.as_bytes())?;
+        schema.check("email", "the email", self.email.as_bytes())?;
+        schema.check("userPrefix", "the user prefix", self.user_prefix.as_bytes())?;
+        if let Some(u) = self.user {
+            schema.check("user", "the user", u.as_bytes())?;
+        }
+        if let Some(d) = self.data {
+            schema.check("data", "the data", d.as_bytes())?;
+        }
+        Ok(())
+    }
 }
 
 /// Tiki's caps: `None` or 0 → the maximum; -1 → unlimited; else at most the maximum (a
@@ -305,35 +335,6 @@ fn carriable(params: &Params) -> Result<()> {
             path.join("][")
         ))
     })
-}
-
-/// [`Store::include_token`].
-pub(crate) fn include_token(
-    store: &Store,
-    url_text: &[u8],
-    groups: &[String],
-    options: &CreateOptions,
-) -> Result<(String, Created)> {
-    let split = url::split_url(url_text)?;
-    let created = create(store, &split.entry, &split.params, groups, options)?;
-    let query = http_query::build_query(&split.params);
-    let mut out = String::with_capacity(
-        split.origin.len() + split.raw_path.len() + query.len() + created.token.len() + 16,
-    );
-    out.push_str(&split.origin);
-    out.push_str(&split.raw_path);
-    out.push('?');
-    if !query.is_empty() {
-        out.push_str(&query);
-        out.push('&');
-    }
-    out.push_str("TOKEN=");
-    out.push_str(&created.token);
-    if let Some(fragment) = &split.fragment {
-        out.push('#');
-        out.push_str(fragment);
-    }
-    Ok((out, created))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Configuration → connection options: the DSN, the timeouts, the session set-up and the pool
-//! options; and the redacted form of a DSN for `Debug`, logs and phpinfo.
+//! options.
 
-use super::StoreConfig;
+use super::config::StoreConfig;
 use crate::error::{Error, Result};
 use mysql::{Opts, OptsBuilder, PoolConstraints};
 use std::collections::HashSet;
@@ -93,42 +93,6 @@ pub(crate) fn pool_wait(config: &StoreConfig) -> Duration {
     non_zero(config.connect_timeout).unwrap_or(Duration::from_secs(10))
 }
 
-/// The password of the DSN, to scrub it from any error text (belt and braces: the mysql crate's
-/// messages are not known to contain it).
-pub(crate) fn password(dsn: &str) -> Option<String> {
-    let url = url::Url::parse(&normalise_scheme(dsn)).ok()?;
-    let raw = url.password()?;
-    let decoded = percent_encoding_decode(raw);
-    (!decoded.is_empty()).then_some(decoded)
-}
-
-/// The DSN with its password (and any `password=` option) replaced by `***`, for `Debug`, logs
-/// and phpinfo. A DSN that does not parse is not shown at all.
-#[must_use]
-pub fn redact(dsn: &str) -> String {
-    let Ok(mut url) = url::Url::parse(dsn) else {
-        return "<a DSN that does not parse>".into();
-    };
-    if url.password().is_some() {
-        let _ = url.set_password(Some("***"));
-    }
-    if url.query_pairs().any(|(k, _)| k == "password") {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k == "password" {
-                    "***".to_string()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    url.to_string()
-}
-
 /// `mariadb://` is accepted as a synonym of `mysql://` (the crate only knows the latter).
 fn normalise_scheme(dsn: &str) -> String {
     match dsn.strip_prefix("mariadb://") {
@@ -141,51 +105,12 @@ fn non_zero(d: Duration) -> Option<Duration> {
     (!d.is_zero()).then_some(d)
 }
 
-/// Percent-decoding of a URL component, lossy (only used to find the password in messages).
-fn percent_encoding_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn config(dsn: &str) -> StoreConfig {
         StoreConfig::new(dsn)
-    }
-
-    #[test]
-    fn redact_hides_passwords() {
-        let r = redact("mysql://tiki:s3cr%40t@db.example:3306/tiki?socket=/x&password=p2");
-        assert!(!r.contains("s3cr"), "{r}");
-        assert!(!r.contains("p2"), "{r}");
-        assert!(r.contains("tiki:***@db.example:3306/tiki"), "{r}");
-        assert_eq!(redact("not a url"), "<a DSN that does not parse>");
-        assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
-    }
-
-    #[test]
-    fn password_is_decoded() {
-        assert_eq!(
-            password("mysql://u:s3cr%40t@h/db").as_deref(),
-            Some("s3cr@t")
-        );
-        assert_eq!(password("mysql://u@h/db"), None);
     }
 
     #[test]

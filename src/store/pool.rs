@@ -1,18 +1,61 @@
-//! Connections: one `mysql::Pool` per [`super::Store`], made on first use (and made again after
-//! a failure, or in a child process after a fork), dead-connection recovery, and the connection
-//! state shown by phpinfo.
+//! Connections: one `mysql::Pool` per [`super::handle::Store`], made on first use (and made again after
+//! a panic, or in a child process after a fork); [`Conn`], the guard every operation runs its
+//! statements through; and the connection state shown by phpinfo.
 //!
 //! The pool runs without a reset or a ping per use (each costs a round trip: 2–4× the latency
 //! of a lookup), so a connection that died while idle (server restart, `KILL`, `wait_timeout`)
-//! is only noticed when a statement fails on it. Such a failure throws the connection away
-//! (never back into the pool) and the operation is retried once on a fresh connection.
-//! A statement that timed out is not retried: the caller was promised an answer within the
-//! timeout, and the server is alive but stuck.
+//! is only noticed when a statement fails on it. [`Conn`] keeps the books for every call site:
+//! a connection that broke or timed out is thrown away (never back into the pool), the failure
+//! is recorded for phpinfo, and the statement runs once more on a fresh connection when its
+//! [`Retry`] says that is safe. A statement that timed out is never retried: the caller was
+//! promised an answer within the timeout, and the server is alive but stuck.
 
-use crate::error::Error;
-use mysql::{Opts, Pool, PooledConn};
+use mysql::prelude::{FromRow, Queryable};
+use mysql::{Opts, Params, Pool, PooledConn};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+/// Whether a statement may run again on a fresh connection when the one it was sent on broke.
+///
+/// Breaking can happen after the server executed the statement (a lost OK packet), so only
+/// statements whose second run changes nothing more than the first may be retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Reads, and writes that are idempotent (a DELETE by id, the token UPDATE that only
+    /// applies `WHERE token IS NULL`, REPLACE of a preference).
+    IfBroken,
+    /// Writes that must never run twice: the INSERT of a new row (a second run leaves a second
+    /// row), the UPDATE that consumes a hit (a second run consumes a second hit), ALTER TABLE.
+    Never,
+}
+
+/// A database failure, with its text already scrubbed of the DSN's password.
+#[derive(Debug)]
+pub(crate) struct DbError {
+    /// What the mysql crate said.
+    pub error: mysql::Error,
+    /// [`Connector::describe`] of it.
+    pub text: String,
+}
+
+impl DbError {
+    /// The server's error code, for an error the server answered with.
+    pub(crate) fn code(&self) -> Option<u16> {
+        match &self.error {
+            mysql::Error::MySqlError(m) => Some(m.code),
+            _ => None,
+        }
+    }
+}
+
+/// What a write changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// Rows the statement changed.
+    pub affected: u64,
+    /// The OK packet's insert id (`LAST_INSERT_ID()` of this statement).
+    pub last_insert_id: u64,
+}
 
 /// The pool of one store and what is known about the connection.
 pub(crate) struct Connector {
@@ -90,6 +133,15 @@ impl Connector {
         }
     }
 
+    /// A guard for the statements of one operation. Takes no connection yet: the first
+    /// statement does.
+    pub(crate) fn checkout(&self) -> Conn<'_> {
+        Conn {
+            connector: self,
+            inner: None,
+        }
+    }
+
     /// The pool, made now if there is none yet or if this is a forked child of the process that
     /// made it. A child never touches its parent's connections: the inherited pool is leaked
     /// (dropping it would send COM_QUIT on sockets the parent still uses).
@@ -114,58 +166,18 @@ impl Connector {
         Ok(pool)
     }
 
+    /// A connection from the pool (waiting at most the connect timeout for a free one).
+    fn connect(&self) -> Result<PooledConn, DbError> {
+        self.pool()
+            .and_then(|p| p.try_get_conn(self.wait))
+            .map_err(|e| self.failed(e))
+    }
+
     /// Forgets the pool (after a panic inside the mysql crate): the next use makes a new one.
     /// Connections of the old pool that are in use elsewhere finish their work and close.
     pub(crate) fn reset(&self) {
         *lock(&self.slot) = None;
         lock(&self.state).error = Some("internal error: the connection pool was reset".into());
-    }
-
-    /// A connection from the pool (waiting at most the connect timeout for a free one).
-    pub(crate) fn conn(&self) -> Result<PooledConn, mysql::Error> {
-        let r = self.pool().and_then(|p| p.try_get_conn(self.wait));
-        if let Err(e) = &r {
-            self.failed(e);
-        }
-        r
-    }
-
-    /// Runs `op` (the first statements of an operation) on a pooled connection and returns the
-    /// connection for the statements that follow. When `op` fails because the connection was
-    /// dead, it is thrown away and `op` runs once more on a fresh connection; a timeout or a
-    /// server-side error is returned as is.
-    pub(crate) fn first<T>(
-        &self,
-        mut op: impl FnMut(&mut PooledConn) -> Result<T, mysql::Error>,
-    ) -> Result<(PooledConn, T), mysql::Error> {
-        let mut conn = self.conn()?;
-        match op(&mut conn) {
-            Ok(v) => Ok((conn, v)),
-            Err(e) => {
-                let f = fault(&e);
-                self.release(conn, &e);
-                if f != Fault::Broken {
-                    return Err(e);
-                }
-                let mut conn = self.conn()?;
-                match op(&mut conn) {
-                    Ok(v) => Ok((conn, v)),
-                    Err(e) => {
-                        self.release(conn, &e);
-                        Err(e)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Gives a connection back after `e` happened on it: back into the pool when the error was
-    /// the server's answer to a statement, thrown away otherwise. Records the failure.
-    pub(crate) fn release(&self, conn: PooledConn, e: &mysql::Error) {
-        self.failed(e);
-        if fault(e) != Fault::Statement {
-            discard(conn);
-        }
     }
 
     /// Records a success and the server's version (for phpinfo).
@@ -176,18 +188,19 @@ impl Connector {
         s.error = None;
     }
 
-    /// Records a success.
-    pub(crate) fn ok(&self) {
+    fn ok(&self) {
         let mut s = lock(&self.state);
         s.ever_connected = true;
         s.error = None;
     }
 
-    fn failed(&self, e: &mysql::Error) {
-        // A statement error does not say the connection is bad.
-        if fault(e) != Fault::Statement {
-            lock(&self.state).error = Some(self.describe(e));
+    /// Records a failure (a statement error does not say the connection is bad) and wraps it.
+    fn failed(&self, error: mysql::Error) -> DbError {
+        let text = self.describe(&error);
+        if fault(&error) != Fault::Statement {
+            lock(&self.state).error = Some(text.clone());
         }
+        DbError { error, text }
     }
 
     /// The connection state for phpinfo: "not connected", "connected (server version X)",
@@ -204,17 +217,149 @@ impl Connector {
 
     /// The text of a mysql error with the DSN's password scrubbed out (it is not known to
     /// appear; this makes sure).
-    pub(crate) fn describe(&self, e: &mysql::Error) -> String {
-        let text = e.to_string();
-        match &self.password {
-            Some(p) if p.len() >= 4 => text.replace(p.as_str(), "***"),
-            _ => text,
+    fn describe(&self, e: &mysql::Error) -> String {
+        super::redact::scrub(&e.to_string(), self.password.as_deref())
+    }
+}
+
+/// The connection of one operation. Every statement goes through it; it keeps the books: a
+/// connection that broke or timed out is thrown away at once (the next statement takes a fresh
+/// one), and when the guard is dropped a sound connection goes back into the pool — unless a
+/// panic is unwinding, in which case nothing it held is trusted again.
+pub(crate) struct Conn<'c> {
+    connector: &'c Connector,
+    inner: Option<PooledConn>,
+}
+
+impl Conn<'_> {
+    /// Runs `op` on this guard's connection (taking one from the pool when it has none). On a
+    /// broken connection `op` runs once more on a fresh one when `retry` allows it.
+    pub(crate) fn run<T>(
+        &mut self,
+        retry: Retry,
+        op: impl FnMut(&mut PooledConn) -> Result<T, mysql::Error>,
+    ) -> Result<T, DbError> {
+        let connector = self.connector;
+        let result = with_retry(retry, &mut self.inner, || connector.connect(), op, discard);
+        match result {
+            Ok(v) => {
+                connector.ok();
+                Ok(v)
+            }
+            Err(Failure::Connect(e)) => Err(e),
+            Err(Failure::Statement(e)) => Err(connector.failed(e)),
         }
     }
 
-    /// A mysql error as this crate's error, password scrubbed.
-    pub(crate) fn error(&self, e: &mysql::Error) -> Error {
-        Error::Database(self.describe(e))
+    /// Every row a prepared statement returns, decoded as `R`.
+    pub(crate) fn rows<R: FromRow>(
+        &mut self,
+        retry: Retry,
+        sql: &str,
+        params: impl Into<Params>,
+    ) -> Result<Vec<R>, DbError> {
+        let params = params.into();
+        self.run(retry, |c| c.exec(sql, params.clone()))
+    }
+
+    /// The first row of a prepared statement, decoded as `R`.
+    pub(crate) fn first<R: FromRow>(
+        &mut self,
+        retry: Retry,
+        sql: &str,
+        params: impl Into<Params>,
+    ) -> Result<Option<R>, DbError> {
+        let params = params.into();
+        self.run(retry, |c| c.exec_first(sql, params.clone()))
+    }
+
+    /// A prepared write: what it changed.
+    pub(crate) fn write(
+        &mut self,
+        retry: Retry,
+        sql: &str,
+        params: impl Into<Params>,
+    ) -> Result<Written, DbError> {
+        let params = params.into();
+        self.run(retry, |c| {
+            c.exec_drop(sql, params.clone())?;
+            Ok(Written {
+                affected: c.affected_rows(),
+                last_insert_id: c.last_insert_id(),
+            })
+        })
+    }
+
+    /// A statement in the text protocol (DDL, and statements with an `IN (…)` list built from
+    /// integers): what it changed.
+    pub(crate) fn text(&mut self, retry: Retry, sql: &str) -> Result<Written, DbError> {
+        self.run(retry, |c| {
+            c.query_drop(sql)?;
+            Ok(Written {
+                affected: c.affected_rows(),
+                last_insert_id: c.last_insert_id(),
+            })
+        })
+    }
+
+    /// Rows of a statement in the text protocol (schema detection, lists of ids).
+    pub(crate) fn text_rows<R: FromRow>(&mut self, sql: &str) -> Result<Vec<R>, DbError> {
+        self.run(Retry::IfBroken, |c| c.query(sql))
+    }
+}
+
+/// Why [`with_retry`] gave up.
+enum Failure<E> {
+    /// No connection could be had (already recorded by the connector).
+    Connect(E),
+    /// The statement failed.
+    Statement(mysql::Error),
+}
+
+/// The retry policy of [`Conn::run`], apart from the pool so that a unit test can drive it:
+/// runs `op` on the connection in `slot` (taking one with `acquire` when empty); a connection
+/// that broke or timed out leaves the slot through `throw_away`; a broken one is replaced and
+/// `op` runs once more only when `retry` is [`Retry::IfBroken`].
+fn with_retry<C, T, E>(
+    retry: Retry,
+    slot: &mut Option<C>,
+    mut acquire: impl FnMut() -> Result<C, E>,
+    mut op: impl FnMut(&mut C) -> Result<T, mysql::Error>,
+    throw_away: impl Fn(C),
+) -> Result<T, Failure<E>> {
+    let mut retried = false;
+    loop {
+        let conn = match slot {
+            Some(c) => c,
+            None => slot.insert(acquire().map_err(Failure::Connect)?),
+        };
+        let error = match op(conn) {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let kind = fault(&error);
+        if kind != Fault::Statement
+            && let Some(c) = slot.take()
+        {
+            throw_away(c);
+        }
+        if kind != Fault::Broken || retry == Retry::Never || retried {
+            return Err(Failure::Statement(error));
+        }
+        retried = true;
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        // Dropping a `PooledConn` returns it to its pool, unless the mysql crate panicked
+        // mid-statement (it does on some malformed server answers): then the connection may
+        // be out of step, and is thrown away.
+        if let Some(c) = self.inner.take()
+            && std::thread::panicking()
+        {
+            discard(c);
+        }
     }
 }
 
@@ -225,7 +370,7 @@ impl Connector {
 /// when the reset fails. On a dead or timed-out connection that reset would wait for an answer
 /// for up to the read timeout; shutting down the read side of the socket first makes it fail at
 /// once (the write side stays open, so the server still gets COM_QUIT).
-pub(crate) fn discard(mut conn: PooledConn) {
+fn discard(mut conn: PooledConn) {
     #[cfg(unix)]
     {
         use std::os::fd::AsRawFd;
@@ -242,4 +387,77 @@ pub(crate) fn discard(mut conn: PooledConn) {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn io(kind: std::io::ErrorKind) -> mysql::Error {
+        mysql::Error::IoError(std::io::Error::from(kind))
+    }
+
+    #[test]
+    fn faults_are_classified() {
+        assert_eq!(fault(&io(std::io::ErrorKind::TimedOut)), Fault::Timeout);
+        assert_eq!(fault(&io(std::io::ErrorKind::WouldBlock)), Fault::Timeout);
+        assert_eq!(
+            fault(&io(std::io::ErrorKind::ConnectionReset)),
+            Fault::Broken
+        );
+    }
+
+    /// Drives the policy with connections that are numbers: `op` fails with `errors` in turn
+    /// (then succeeds); returns how often `op` ran, how many connections were taken and thrown
+    /// away, and whether it succeeded in the end.
+    fn drive(retry: Retry, errors: Vec<mysql::Error>) -> (usize, usize, usize, bool) {
+        let taken = Cell::new(0);
+        let thrown = Cell::new(0);
+        let mut errors = errors.into_iter();
+        let mut runs = 0;
+        let mut slot = None;
+        let r = with_retry(
+            retry,
+            &mut slot,
+            || {
+                taken.set(taken.get() + 1);
+                Ok::<usize, ()>(taken.get())
+            },
+            |_conn| {
+                runs += 1;
+                errors.next().map_or(Ok(()), Err)
+            },
+            |_| thrown.set(thrown.get() + 1),
+        );
+        (runs, taken.get(), thrown.get(), r.is_ok())
+    }
+
+    #[test]
+    fn a_write_that_must_never_repeat_runs_once_on_a_broken_connection() {
+        let broken = || io(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(drive(Retry::Never, vec![broken()]), (1, 1, 1, false));
+    }
+
+    #[test]
+    fn a_read_runs_once_more_on_a_fresh_connection_but_only_once() {
+        let broken = || io(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(drive(Retry::IfBroken, vec![broken()]), (2, 2, 1, true));
+        assert_eq!(
+            drive(Retry::IfBroken, vec![broken(), broken()]),
+            (2, 2, 2, false)
+        );
+    }
+
+    #[test]
+    fn a_timeout_is_never_retried_and_a_statement_error_keeps_the_connection() {
+        let timeout = io(std::io::ErrorKind::TimedOut);
+        assert_eq!(drive(Retry::IfBroken, vec![timeout]), (1, 1, 1, false));
+        let statement = mysql::Error::MySqlError(mysql::MySqlError {
+            state: "42000".into(),
+            message: "syntax".into(),
+            code: 1064,
+        });
+        assert_eq!(drive(Retry::IfBroken, vec![statement]), (1, 1, 0, false));
+    }
 }

@@ -1,0 +1,106 @@
+//! How to reach the database and which defaults apply: the one place that holds the
+//! extension's defaults (the PHP binding's INI entries take theirs from here).
+
+use super::redact;
+use crate::token::Secret;
+use std::fmt;
+use std::time::Duration;
+
+/// Tiki's pref `auth_token_access_maxtimeout` default: cap on a token's timeout, in seconds.
+pub const DEFAULT_MAX_TIMEOUT: i64 = 604_800;
+/// Tiki's pref `auth_token_access_maxhits` default: cap on a token's hits.
+pub const DEFAULT_MAX_HITS: i64 = 10;
+/// TCP connect timeout (and the wait for a free pooled connection).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Read and write timeout of each statement.
+pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Seconds between two purges of one process ([`super::handle::Store::purge_if_due`]). Not Tiki's
+/// "before every lookup": a lookup checks expiry itself, so the purge is housekeeping only
+/// (table size, temporary users); once a minute per worker keeps the table small without a
+/// DELETE on every token request.
+pub const DEFAULT_PURGE_INTERVAL: i64 = 60;
+/// The longest timeout a configuration may set: a timeout beyond a day is a mistake.
+pub const MAX_CONFIGURED_TIMEOUT: Duration = Duration::from_secs(86_400);
+
+/// How to reach the database and which defaults apply.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// `mysql://user:pass@host:port/db[?opts]` or `mysql://user:pass@localhost/db?socket=/path`.
+    /// `Debug` of the whole config never shows the password (see `dsn`).
+    pub dsn: String,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Read and write timeout of each statement.
+    pub io_timeout: Duration,
+    /// The signing secret; `None` = read `auth_token_secret` from `tiki_preferences`.
+    pub secret: Option<Secret>,
+    /// Cap on a token's timeout in seconds (Tiki pref `auth_token_access_maxtimeout`).
+    pub max_timeout: i64,
+    /// Cap on a token's hits (Tiki pref `auth_token_access_maxhits`).
+    pub max_hits: i64,
+    /// Mint legacy MD5 tokens even where signed ones are possible (only when told to).
+    pub force_legacy: bool,
+}
+
+impl StoreConfig {
+    /// A configuration with the defaults above and the secret from `tiki_preferences`.
+    #[must_use]
+    pub fn new(dsn: impl Into<String>) -> Self {
+        Self {
+            dsn: dsn.into(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            io_timeout: DEFAULT_IO_TIMEOUT,
+            secret: None,
+            max_timeout: DEFAULT_MAX_TIMEOUT,
+            max_hits: DEFAULT_MAX_HITS,
+            force_legacy: false,
+        }
+    }
+}
+
+/// Never shows the DSN's password nor the secret.
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("dsn", &redact::dsn(&self.dsn))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("io_timeout", &self.io_timeout)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("max_timeout", &self.max_timeout)
+            .field("max_hits", &self.max_hits)
+            .field("force_legacy", &self.force_legacy)
+            .finish()
+    }
+}
+
+/// A configured timeout in seconds as a duration: more than 0 and at most
+/// [`MAX_CONFIGURED_TIMEOUT`].
+///
+/// # Errors
+/// A message naming the setting when the number is out of range or not finite.
+pub fn timeout_setting(secs: f64, name: &str) -> Result<Duration, String> {
+    let max = MAX_CONFIGURED_TIMEOUT.as_secs_f64();
+    if !(secs.is_finite() && secs > 0.0 && secs <= max) {
+        return Err(format!(
+            "{name} must be more than 0 and at most {max} seconds, got {secs}"
+        ));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{name}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_positive_and_at_most_a_day() {
+        assert_eq!(
+            timeout_setting(1.5, "x").unwrap(),
+            Duration::from_millis(1500)
+        );
+        for bad in [0.0, -1.0, 86_400.5, f64::NAN, f64::INFINITY] {
+            let e = timeout_setting(bad, "ioTimeout").unwrap_err();
+            assert!(e.contains("ioTimeout") && e.contains("86400"), "{e}");
+        }
+    }
+}
