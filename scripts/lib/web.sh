@@ -2,30 +2,10 @@
 # never the system services or /etc. Both run in a process group of their own (start_group);
 # stop them with `stop_group "$fpm_pid" QUIT` and `stop_group "$nginx_pid" QUIT` (graceful).
 
-# fastcgi_params FILE: writes the FastCGI parameters nginx hands PHP (Debian's fastcgi.conf,
-# an own copy so that nothing is read from /etc).
+# fastcgi_params FILE: writes the FastCGI parameters nginx hands PHP (an own copy of Debian's
+# fastcgi.conf, scripts/lib/fastcgi.conf, so that nothing is read from /etc).
 fastcgi_params() {
-  cat >"$1" <<'CONF'
-fastcgi_param  SCRIPT_FILENAME    $document_root$fastcgi_script_name;
-fastcgi_param  QUERY_STRING       $query_string;
-fastcgi_param  REQUEST_METHOD     $request_method;
-fastcgi_param  CONTENT_TYPE       $content_type;
-fastcgi_param  CONTENT_LENGTH     $content_length;
-fastcgi_param  SCRIPT_NAME        $fastcgi_script_name;
-fastcgi_param  REQUEST_URI        $request_uri;
-fastcgi_param  DOCUMENT_URI       $document_uri;
-fastcgi_param  DOCUMENT_ROOT      $document_root;
-fastcgi_param  SERVER_PROTOCOL    $server_protocol;
-fastcgi_param  REQUEST_SCHEME     $scheme;
-fastcgi_param  GATEWAY_INTERFACE  CGI/1.1;
-fastcgi_param  SERVER_SOFTWARE    nginx/$nginx_version;
-fastcgi_param  REMOTE_ADDR        $remote_addr;
-fastcgi_param  REMOTE_PORT        $remote_port;
-fastcgi_param  SERVER_ADDR        $server_addr;
-fastcgi_param  SERVER_PORT        $server_port;
-fastcgi_param  SERVER_NAME        $server_name;
-fastcgi_param  REDIRECT_STATUS    200;
-CONF
+  cp "$(dirname "${BASH_SOURCE[0]}")/fastcgi.conf" "$1"
 }
 
 # fpm_start DIR EXT WORKERS: starts php-fpm8.2 in the foreground (-F) without php.ini (-n), the

@@ -21,28 +21,8 @@ pub(super) fn missing() -> Option<String> {
     missing_program("php-fpm8.2").map(|why| format!("{why} (Debian package php8.2-fpm)"))
 }
 
-/// Debian's `/etc/nginx/fastcgi.conf`, an own copy.
-const FASTCGI_PARAMS: &str = "\
-fastcgi_param  SCRIPT_FILENAME    $document_root$fastcgi_script_name;
-fastcgi_param  QUERY_STRING       $query_string;
-fastcgi_param  REQUEST_METHOD     $request_method;
-fastcgi_param  CONTENT_TYPE       $content_type;
-fastcgi_param  CONTENT_LENGTH     $content_length;
-fastcgi_param  SCRIPT_NAME        $fastcgi_script_name;
-fastcgi_param  REQUEST_URI        $request_uri;
-fastcgi_param  DOCUMENT_URI       $document_uri;
-fastcgi_param  DOCUMENT_ROOT      $document_root;
-fastcgi_param  SERVER_PROTOCOL    $server_protocol;
-fastcgi_param  REQUEST_SCHEME     $scheme;
-fastcgi_param  GATEWAY_INTERFACE  CGI/1.1;
-fastcgi_param  SERVER_SOFTWARE    nginx/$nginx_version;
-fastcgi_param  REMOTE_ADDR        $remote_addr;
-fastcgi_param  REMOTE_PORT        $remote_port;
-fastcgi_param  SERVER_ADDR        $server_addr;
-fastcgi_param  SERVER_PORT        $server_port;
-fastcgi_param  SERVER_NAME        $server_name;
-fastcgi_param  REDIRECT_STATUS    200;
-";
+/// Debian's `/etc/nginx/fastcgi.conf`, an own copy shared with the scripts.
+const FASTCGI_PARAMS: &str = include_str!("../../../scripts/lib/fastcgi.conf");
 
 /// The FPM configuration: one pool `test` on `fpm_port`.
 fn fpm_conf(setup: &Setup, at: &Layout, fpm_port: u16) -> String {
