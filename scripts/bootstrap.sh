@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, when it is missing:
 # PHP 8.2 (CLI, headers), libclang (ext-php-rs' bindgen), MariaDB, and cargo-fuzz.
+#
+#   scripts/bootstrap.sh            # the test command's needs
+#   scripts/bootstrap.sh --galera   # also the Galera cluster's (galera-4, rsync, …), for
+#                                   # tests/galera.rs and scripts/galera_probe.sh; the same with
+#                                   # TIKI_TOKENS_GALERA=1 in the environment
 set -euo pipefail
 source "$(dirname "$0")/lib/packages.sh"
 need=()
@@ -9,6 +14,9 @@ need_build_packages
 command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 command -v curl >/dev/null || need+=(curl)
+if [ "${1:-}" = --galera ] || [ "${TIKI_TOKENS_GALERA:-}" = 1 ]; then
+  need_galera_packages
+fi
 install_packages "${need[@]}"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "bootstrap: installing cargo-fuzz" >&2
