@@ -7,7 +7,8 @@
 #   scripts/galera.sh dsn        # one DSN per node, one per line, then the multi-host form
 #                                #   mysql://root@127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/tiki_tokens_test?prefer_socket=false
 #   scripts/galera.sh kill N     # SIGKILL node N (1..3): a crashed server
-#   scripts/galera.sh pause N    # SIGSTOP node N: a hung server (the others evict it in ~1-2 s)
+#   scripts/galera.sh pause N    # SIGSTOP node N: a hung server (the others evict it in ~2 s);
+#                                # returns once every thread of it is stopped
 #   scripts/galera.sh resume N   # SIGCONT node N (it then rejoins by itself)
 #   scripts/galera.sh rejoin N   # node N back in the cluster: SIGCONT if paused, started again if
 #                                # dead; waits until it reports Synced
@@ -220,6 +221,25 @@ signal_node() {
   kill "-$sig" "$p"
 }
 
+# Returns once every thread of node $1 is stopped: SIGSTOP takes effect thread by thread, and a
+# query thread was seen answering up to 5 ms after kill -STOP had returned.
+wait_stopped() {
+  local p t all line state
+  p="$(pid_of "$1")"
+  for _ in $(seq 1 200); do
+    all=1
+    for t in /proc/"$p"/task/*/stat; do
+      # The state follows the ")" that ends the thread's name.
+      read -r line <"$t" 2>/dev/null || continue
+      state="${line##*) }"
+      [ "${state%% *}" = T ] || { all=0; break; }
+    done
+    [ "$all" = 1 ] && return 0
+    sleep 0.01
+  done
+  die "node $1 (pid $p) is not stopped 2 s after SIGSTOP"
+}
+
 rejoin() {
   local i="$1"
   case "$i" in 1 | 2 | 3) ;; *) die "no node $i (1..3)" ;; esac
@@ -260,7 +280,7 @@ case "${1:-}" in
   dsn) dsn ;;
   stop) stop_all ;;
   kill) signal_node KILL "${2:?node number}" ;;
-  pause) signal_node STOP "${2:?node number}" ;;
+  pause) signal_node STOP "${2:?node number}"; wait_stopped "${2}" ;;
   resume) signal_node CONT "${2:?node number}" ;;
   rejoin) rejoin "${2:?node number}" ;;
   status) status ;;

@@ -179,6 +179,17 @@ impl Pool {
         for w in &mut workers {
             w.wait_ready();
         }
+        // PHP's hrtime() and this process's clock must be one time line.
+        let before = now_us();
+        workers[0].send("now");
+        let theirs = workers[0].recv(Duration::from_secs(10))["now"]
+            .as_i64()
+            .expect("now");
+        let after = now_us();
+        assert!(
+            before <= theirs && theirs <= after,
+            "PHP's hrtime ({theirs} µs) is not CLOCK_MONOTONIC ({before}..{after} µs)"
+        );
         Self { workers }
     }
 
