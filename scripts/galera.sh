@@ -134,7 +134,9 @@ wait_synced() {
 
 dsn() {
   [ -f "$dir/ports" ] || die "no cluster in $dir (start it)"
-  local n multi=""
+  local n multi="" up=0
+  for n in "${nodes[@]}"; do running "$n" && up=1; done
+  [ "$up" = 1 ] || die "the cluster in $dir is not running (start it)"
   for n in "${nodes[@]}"; do
     echo "mysql://root@127.0.0.1:$(port "$n" sql)/$db?prefer_socket=false"
     multi+="${multi:+,}127.0.0.1:$(port "$n" sql)"
