@@ -693,6 +693,42 @@ fn a_reissue_changes_entry_params_timeout_and_hits() {
                 .is_ok(),
             "{ctx}: untouched"
         );
+        // A URL, read as includeToken reads it; not together with an entry.
+        let url = b"http://site.example/tiki/tiki-ajax_services.php?controller=tracker&action=export_items&trackerId=3&separator=%2C&delimiterL=\"&delimiterR=\"&CR=%25%25%25&listfields[]=2&listfields[]=3&recordsMax=-1#top";
+        let both = TokenChanges {
+            url: Some(url.to_vec()),
+            entry: Some(b"/x.php".to_vec()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            store.reissue(r.created.token_id, &both),
+            Err(Error::InvalidInput(_))
+        ));
+        let r2 = store
+            .reissue(
+                r.created.token_id,
+                &TokenChanges {
+                    url: Some(url.to_vec()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (r2.row.entry.as_slice(), r2.revoked_token_id),
+            (ENTRY, r.created.token_id),
+            "{ctx}"
+        );
+        assert!(
+            lookup(&store, &r2.created.token).is_ok(),
+            "{ctx}: {}",
+            r2.link
+        );
+        assert_eq!(
+            split_url(r2.link.as_bytes()).unwrap().params,
+            export_params(),
+            "{ctx}"
+        );
     }
 }
 

@@ -337,13 +337,23 @@ impl Plan {
     }
 }
 
-/// The entry, the params tree and their JSON text of a re-issued row: changed ones checked as
-/// minting checks them, carried ones exactly as stored.
+/// The entry, the params tree and their JSON text of a re-issued row: from a URL or changed
+/// ones, checked as minting checks them; carried ones exactly as stored.
 fn bound(
     row: &StoredRow,
     changes: &TokenChanges,
     unreadable: &dyn Fn(&str) -> Error,
 ) -> Result<(Vec<u8>, Params, String)> {
+    if let Some(text) = &changes.url {
+        if changes.entry.is_some() || changes.params.is_some() {
+            return Err(Error::InvalidInput(
+                "give either a url or an entry and params, not both".into(),
+            ));
+        }
+        let split = url::split_url(text)?;
+        let parameters = encode_params(&split.params)?;
+        return Ok((split.entry, split.params, parameters));
+    }
     let entry = match &changes.entry {
         Some(e) => e.clone(),
         None => row.entry().ok_or_else(|| unreadable("entry"))?.to_vec(),

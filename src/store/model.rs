@@ -112,6 +112,9 @@ pub struct TokenChanges {
     pub entry: Option<Vec<u8>>,
     /// The params bound (inside the value).
     pub params: Option<Params>,
+    /// A full URL whose entry and params to bind, read as [`super::handle::Store::include_token`]
+    /// reads it (inside the value; not together with `entry` or `params`).
+    pub url: Option<Vec<u8>>,
 }
 
 impl TokenChanges {
@@ -123,6 +126,7 @@ impl TokenChanges {
             (self.groups.is_some(), "groups"),
             (self.entry.is_some(), "entry"),
             (self.params.is_some(), "params"),
+            (self.url.is_some(), "url"),
         ]
         .into_iter()
         .filter_map(|(set, name)| set.then_some(name))
