@@ -102,6 +102,7 @@ php_test_files! {
     auth_tokens_in_tiki => "auth_tokens_in_tiki.php",
     secrets => "secrets.php",
     fuzz_boundary => "fuzz_boundary.php",
+    edit_tokens => "edit_tokens.php",
 }
 
 /// One line per class, method, parameter, property and function, as PHP's reflection sees them,
