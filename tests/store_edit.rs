@@ -795,6 +795,17 @@ fn a_reissue_needs_a_live_token_and_new_time_or_hits_when_they_ran_out() {
             .unwrap();
         assert_eq!(r.row.hits, 3, "{ctx}");
         assert!(store.get(token.as_bytes()).unwrap().is_none(), "{ctx}");
+        // A count below -1 (frozen by another re-issue, or damaged) is refused.
+        let (id, _) = make(&store);
+        exec(
+            &dsn,
+            &format!("UPDATE tiki_auth_tokens SET hits = -7 WHERE tokenId = {id}"),
+        );
+        let e = store.reissue(id, &same);
+        assert!(
+            matches!(e, Err(Error::InvalidInput(ref m)) if m.contains("-7")),
+            "{ctx}: {e:?}"
+        );
         // Unlimited: carried over as unlimited.
         let (id, _) = make(&store);
         edit(
@@ -849,6 +860,52 @@ fn a_reissue_needs_a_live_token_and_new_time_or_hits_when_they_ran_out() {
             assert!(
                 matches!(e, Err(Error::InvalidInput(ref m)) if m.contains("data")),
                 "{ctx}: {e:?}"
+            );
+        }
+    }
+}
+
+/// Four threads re-issue one token at once: exactly one succeeds, and exactly one live token
+/// remains (the others see it gone, frozen, or frozen under them, and leave nothing behind).
+#[test]
+fn concurrent_reissues_of_one_token_leave_exactly_one() {
+    for (variant, engine) in TABLES {
+        let ctx = format!("{variant:?}/{engine:?}");
+        let dsn = table_database("reissue_twice", variant, engine);
+        for round in 0..5 {
+            let (id, _) = make(&uncapped(&dsn));
+            let stores: Vec<Store> = (0..4).map(|_| uncapped(&dsn)).collect();
+            let barrier = Arc::new(Barrier::new(4));
+            let handles: Vec<_> = stores
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let barrier = Arc::clone(&barrier);
+                    std::thread::spawn(move || {
+                        let changes = TokenChanges {
+                            groups: Some(vec![format!("G{i}")]),
+                            ..Default::default()
+                        };
+                        barrier.wait();
+                        s.reissue(id, &changes)
+                    })
+                })
+                .collect();
+            let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let won: Vec<_> = outcomes
+                .iter()
+                .filter_map(|o| o.as_ref().ok().and_then(Option::as_ref))
+                .collect();
+            assert_eq!(won.len(), 1, "{ctx} round {round}: {outcomes:?}");
+            let live: i64 = query_value(
+                &dsn,
+                &format!("SELECT COUNT(*) FROM tiki_auth_tokens WHERE tokenId >= {id}"),
+            )
+            .unwrap();
+            assert_eq!(live, 1, "{ctx} round {round}: {outcomes:?}");
+            assert!(
+                lookup(&uncapped(&dsn), &won[0].created.token).is_ok(),
+                "{ctx}"
             );
         }
     }

@@ -122,7 +122,14 @@ impl Store {
                 Err(e) => {
                     // Remove the new row (on a fresh connection if this one broke).
                     let _ = conn.write(Retry::IfBroken, sql::DELETE_BY_ID, (id,));
-                    return Err(e);
+                    return Err(match e {
+                        Error::Database(m) => Error::Database(format!(
+                            "{m}; nothing was re-issued: the new token was removed, and the old \
+                             token {token_id} is as it was (unless the failure struck while \
+                             deleting it)"
+                        )),
+                        other => other,
+                    });
                 }
             };
             let new_row: Option<StoredRow> = conn
@@ -197,9 +204,15 @@ impl Store {
             conn.write(Retry::IfBroken, sql::EXPIRE_NEW_AT, (at, new.id))
                 .map_err(|e| self.db_error(e))?;
         }
-        let frozen = conn
-            .write(Retry::Never, sql::FREEZE, (plan.old_id,))
-            .map_err(|e| self.db_error(e))?;
+        let frozen = match conn.write(Retry::Never, sql::FREEZE, (plan.old_id,)) {
+            Ok(written) => written,
+            Err(e) => {
+                // The answer may be lost after the server froze the row: thaw it (a row that
+                // was not frozen has hits >= -1 and is left alone).
+                let _ = conn.write(Retry::IfBroken, sql::UNFREEZE, (plan.old_id,));
+                return Err(self.db_error(e));
+            }
+        };
         if frozen.affected != 1 {
             return Err(Error::Database(format!(
                 "the old token {} was deleted or is being re-issued by someone else",
@@ -401,6 +414,12 @@ fn hits_of(
     change: Option<HitsChange>,
     old_id: i64,
 ) -> Result<(i64, HitsRule)> {
+    if old_hits < -1 {
+        return Err(Error::InvalidInput(format!(
+            "token {old_id} has hits {old_hits}: it is being re-issued by someone else, or its \
+             count is damaged (set hits first)"
+        )));
+    }
     let (hits, rule) = match change {
         Some(HitsChange::Set(0)) => {
             return Err(Error::InvalidInput(
