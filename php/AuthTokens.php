@@ -25,6 +25,8 @@ class AuthTokens
     public const DEFAULT_MAX_TIMEOUT = 3600;
     /** Tiki's class default for the cap on a token's hits. */
     public const DEFAULT_MAX_HITS = 1;
+    /** Keys of editToken()'s $changes that lie inside a token's value (they re-issue it). */
+    private const REISSUE_KEYS = ['timeout', 'groups', 'entry', 'params', 'url'];
 
     /** @var bool True after getGroups() granted access (Tiki's public flag). */
     public $ok = false;
@@ -204,6 +206,10 @@ class AuthTokens
     /**
      * Creates a token and returns its value.
      *
+     * Called by Tiki's own "Admin Tokens" form (see adminFormUrl()), the token is minted from
+     * the Full URL the admin typed, exactly as includeToken() mints it, and the form's
+     * $parameters (which the form broke: undecoded values, one key "listfields[]") are ignored.
+     *
      * @param string $entry The script path the token is bound to
      * @param array $parameters The query parameters it is bound to
      * @param array $groups The groups it grants
@@ -224,8 +230,62 @@ class AuthTokens
         if (isset($arguments['user'])) {
             $options['user'] = (string) $arguments['user'];
         }
+        $typed = self::adminFormUrl($entry);
+        if ($typed !== null) {
+            $token = $this->getTokenFromUrl($this->store->includeToken($typed, $groups, $options));
+            if ($token === null) {
+                throw new \RuntimeException('AuthTokens: includeToken() returned a URL without TOKEN');
+            }
+            return $token;
+        }
         $created = $this->store->create((string) $entry, $parameters, $groups, $options);
         return $created['token'];
+    }
+
+    /**
+     * Edits a token (beyond Tiki's API). Changes outside the token's value are made in place
+     * and keep its link: hits (set; -1 = unlimited, 0 = used up), addHits (added atomically;
+     * unlimited stays unlimited, a used-up token is revived), maxHits, email, createUser,
+     * userPrefix, data. A change of timeout, groups, entry, params or url re-issues it: a new
+     * token and link with every change, the rest carried over (hits left, maxhits, email,
+     * temporary-user settings, data, the moment it expires), and the old token deleted, so its
+     * link stops working ('reissued' => true, 'revokedTokenId' => the old id).
+     *
+     * @param int $tokenId
+     * @param array $changes See above (unknown keys throw TikiTokens\InvalidInputException)
+     * @return array|null ['tokenId' => int, 'token' => string, 'url' => string (path-only link),
+     *                    'reissued' => bool, 'revokedTokenId' => ?int]; null when no token has this id
+     */
+    public function editToken($tokenId, array $changes)
+    {
+        if (isset($changes['createUser']) && ! is_bool($changes['createUser'])) {
+            $changes['createUser'] = ! empty($changes['createUser']) && $changes['createUser'] !== 'n';
+        }
+        if (array_intersect(array_keys($changes), self::REISSUE_KEYS)) {
+            $new = $this->store->reissue((int) $tokenId, $changes);
+            if ($new === null) {
+                return null;
+            }
+            $this->removeTemporaryUsers($new['revokedTempUser'] === null ? [] : [$new['revokedTempUser']]);
+            return [
+                'tokenId' => $new['tokenId'],
+                'token' => $new['token'],
+                'url' => $new['url'],
+                'reissued' => true,
+                'revokedTokenId' => $new['revokedTokenId'],
+            ];
+        }
+        $row = $this->store->edit((int) $tokenId, $changes);
+        if ($row === null) {
+            return null;
+        }
+        return [
+            'tokenId' => $row['tokenId'],
+            'token' => $row['token'],
+            'url' => $row['url'],
+            'reissued' => false,
+            'revokedTokenId' => null,
+        ];
     }
 
     /**
@@ -323,6 +383,48 @@ class AuthTokens
         $revoked = $this->store->revokeAll();
         $this->removeTemporaryUsers($revoked['tempUsers']);
         return $revoked['revoked'];
+    }
+
+    /**
+     * The Full URL typed into Tiki's "Admin Tokens" form, when this createToken() call comes
+     * from that form; else null.
+     *
+     * Tiki's form (tiki-admin_tokens.php, action "add") reads the URL with
+     * filter_input(INPUT_POST, 'entry', FILTER_SANITIZE_STRING) on Tiki 24 (quotes become
+     * &#34;, which parse_url then takes for a fragment) or FILTER_SANITIZE_URL on trunk (spaces
+     * and non-ASCII dropped), passes parse_url(…, PHP_URL_PATH) as $entry, and splits the query
+     * itself (Tiki 24: on "&" and "=" without decoding). The URL as typed is still in
+     * $_POST['entry']. Recognised: the running script is tiki-admin_tokens.php
+     * ($_SERVER['SCRIPT_NAME'] or PHP_SELF), $_POST['entry'] is a string, and $entry is
+     * exactly the path the form computes from it with either filter. Nothing else is.
+     */
+    private static function adminFormUrl($entry)
+    {
+        if (! is_string($entry) || ! isset($_POST['entry']) || ! is_string($_POST['entry'])) {
+            return null;
+        }
+        $scripts = [$_SERVER['SCRIPT_NAME'] ?? null, $_SERVER['PHP_SELF'] ?? null];
+        $fromForm = false;
+        foreach ($scripts as $script) {
+            $fromForm = $fromForm || (is_string($script) && basename($script) === 'tiki-admin_tokens.php');
+        }
+        if (! $fromForm) {
+            return null;
+        }
+        $typed = $_POST['entry'];
+        // FILTER_SANITIZE_STRING is deprecated since PHP 8.1 (Tiki 24 still uses it) and may
+        // go: looked up by name, without the deprecation notice.
+        $filters = [FILTER_SANITIZE_URL];
+        if (defined('FILTER_SANITIZE_STRING')) {
+            $filters[] = @constant('FILTER_SANITIZE_STRING');
+        }
+        foreach ($filters as $filter) {
+            $filtered = @filter_var($typed, $filter);
+            if (is_string($filtered) && parse_url($filtered, PHP_URL_PATH) === $entry) {
+                return $typed;
+            }
+        }
+        return null;
     }
 
     private function deny($reason, $detail)

@@ -189,6 +189,38 @@ namespace TikiTokens {
         public function delete(int $tokenId): ?string {}
 
         /**
+         * Changes, in place, what lies outside the token's value; the token and its link stay.
+         * "addHits" is one atomic UPDATE (unlimited stays unlimited, a used-up token is
+         * revived); values are checked against the real columns, and nothing is written when
+         * one is refused. Keys inside the value (timeout, groups, entry, params, url) are an
+         * InvalidInputException: use reissue().
+         *
+         * @param array{hits?: int, addHits?: int, maxHits?: int, email?: string,
+         *              createUser?: bool, userPrefix?: string, data?: ?array} $changes
+         * @return array|null The row after the change (as get()) plus "url", the token's
+         *                    path-only link; null when no token has this id
+         * @throws Exception
+         */
+        public function edit(int $tokenId, array $changes): ?array {}
+
+        /**
+         * Re-issues a token: a new one with $changes (those of edit(), and timeout, groups,
+         * entry and params, or url for both; given timeout and hits are capped as by
+         * create()), everything else carried over (hits left, maxhits, email, temporary-user
+         * settings, creator, data, the moment it expires), and the old one deleted in the same
+         * call: its link stops working. Once this returned, the old token is never granted.
+         *
+         * @param array{hits?: int, addHits?: int, maxHits?: int, email?: string,
+         *              createUser?: bool, userPrefix?: string, data?: ?array, timeout?: int,
+         *              groups?: string[], entry?: string, params?: array, url?: string} $changes
+         * @return array{tokenId: int, token: string, scheme: string, url: string,
+         *               revokedTokenId: int, revokedTempUser: ?string, row: array}|null
+         *         "url" is the new path-only link; null when no token has this id
+         * @throws Exception
+         */
+        public function reissue(int $tokenId, array $changes): ?array {}
+
+        /**
          * @return string[] Temporary users of the removed rows
          * @throws Exception
          */

@@ -191,6 +191,7 @@ $methods = [
     ['store', 'list', 0], ['store', 'delete', 1], ['store', 'purge', 1], ['store', 'purgeIfDue', 2],
     ['store', 'revokeAll', 0], ['store', 'rotateSecret', 1], ['store', 'migrate', 0],
     ['store', 'schemeInfo', 0], ['store', 'connectionState', 0], ['store', '__construct', 2],
+    ['store', 'edit', 2], ['store', 'reissue', 2], ['lib', 'editToken', 2],
     ['fn', 'TikiTokens\canonical_url', 1], ['fn', 'TikiTokens\parse_query', 1],
     ['lib', 'getGroups', 3], ['lib', 'createToken', 5], ['lib', 'includeToken', 8], ['lib', 'getToken', 1],
     ['lib', 'getActiveToken', 1], ['lib', 'getTokens', 0], ['lib', 'getTokenFromUrl', 1],
@@ -198,7 +199,7 @@ $methods = [
     ['lib', 'revokeAllTokens', 0], ['lib', 'getStore', 0], ['lib', '__construct', 3], ['lib', 'build', 1],
 ];
 $destructive = ['delete', 'purge', 'purgeIfDue', 'revokeAll', 'rotateSecret', 'migrate', 'deleteToken',
-    'deleteExpired', 'rotateSigningSecret', 'revokeAllTokens'];
+    'deleteExpired', 'rotateSigningSecret', 'revokeAllTokens', 'edit', 'reissue', 'editToken'];
 
 $calls = 0;
 $outcomes = [];

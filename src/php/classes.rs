@@ -7,12 +7,14 @@
 //! so a lookup never throws on any input).
 
 use super::convert::{
-    ArrayArg, array_zval, assoc, bool_zval, bytes_of, bytes_zval, int_zval, params_from_php,
-    row_to_php, string_list, strings_from_php, type_name,
+    ArrayArg, array_zval, assoc, bool_zval, bytes_of, bytes_zval, edited_to_php, int_zval,
+    params_from_php, reissued_to_php, row_to_php, string_list, strings_from_php, type_name,
 };
 use super::exceptions::{boundary, guard, invalid_input};
 use super::ini;
-use super::options::{create_options, lookup_options, preference_secret, store_config};
+use super::options::{
+    create_options, lookup_options, preference_secret, store_config, token_changes,
+};
 use super::registry;
 use crate::error::{Denial as CoreDenial, DenialReason, VISITOR_MESSAGE};
 use crate::store::{
@@ -352,6 +354,43 @@ impl Store {
     /// Deletes a token; returns the temporary user name to remove when it had `createUser = 'y'`.
     pub fn delete(&self, tokenId: i64) -> PhpResult<Option<String>> {
         guard(|| Ok(self.store.delete(tokenId)?))
+    }
+
+    /// Changes, in place, what lies outside a token's value (its link stays): `$changes` keys
+    /// `hits` (set; -1 unlimited, 0 used up), `addHits` (add, atomically: unlimited stays
+    /// unlimited, a used-up token is revived), `maxHits`, `email`, `createUser`, `userPrefix`,
+    /// `data` (array or null). Returns the row after the change (as `get()`) plus `url` (the
+    /// token's path-only link); null when no token has this id. Keys inside the value
+    /// (`timeout`, `groups`, `entry`, `params`, `url`) are refused: use `reissue()`.
+    pub fn edit(
+        &self,
+        tokenId: i64,
+        changes: &ZendHashTable,
+    ) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+        guard(
+            || match self.store.edit(tokenId, &token_changes(changes)?)? {
+                Some(row) => Ok(Some(edited_to_php(&row)?)),
+                None => Ok(None),
+            },
+        )
+    }
+
+    /// Re-issues a token: a new one with `$changes` (those of `edit()`, and `timeout`, `groups`,
+    /// `entry`, `params`, or `url` for both), the rest carried over (hits left, maxhits, email,
+    /// temporary-user settings, creator, data, expiry moment), and the old one deleted: its link
+    /// stops working. Returns `['tokenId', 'token', 'scheme', 'url' (path-only link),
+    /// 'revokedTokenId', 'revokedTempUser', 'row']`; null when no token has this id.
+    pub fn reissue(
+        &self,
+        tokenId: i64,
+        changes: &ZendHashTable,
+    ) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+        guard(
+            || match self.store.reissue(tokenId, &token_changes(changes)?)? {
+                Some(r) => Ok(Some(reissued_to_php(&r)?)),
+                None => Ok(None),
+            },
+        )
     }
 
     /// Removes up to `$limit` expired or used-up rows; returns the temporary user names of the

@@ -2,11 +2,13 @@
 //! [`StoreConfig`] and [`CreateOptions`]. Types are checked, not juggled: an option of the wrong
 //! PHP type, or an unknown option (a typo would otherwise be silently ignored), is an error.
 
-use super::convert::{ConvertError, bytes_of, params_from_php, type_name};
+use super::convert::{ConvertError, bytes_of, params_from_php, strings_from_php, type_name};
 use super::ini;
 use crate::canon::json::encode_params;
 use crate::error::Error;
-use crate::store::{CreateOptions, PurgeDue, StoreConfig, timeout_setting};
+use crate::store::{
+    CreateOptions, HitsChange, PurgeDue, StoreConfig, TokenChanges, timeout_setting,
+};
 use crate::token::Secret;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -32,6 +34,23 @@ pub const CREATE_OPTIONS: &[&str] = &[
     "userPrefix",
     "user",
     "data",
+];
+
+/// The keys of `$changes` that `edit()` and `reissue()` know: the first seven lie outside the
+/// token's value (`edit()` changes them in place), the rest inside it (`reissue()` only).
+pub const CHANGE_OPTIONS: &[&str] = &[
+    "hits",
+    "addHits",
+    "maxHits",
+    "email",
+    "createUser",
+    "userPrefix",
+    "data",
+    "timeout",
+    "groups",
+    "entry",
+    "params",
+    "url",
 ];
 
 /// The configuration the INI entries describe (no secret: it then comes from
@@ -159,25 +178,86 @@ pub fn create_options(options: &ZendHashTable, user_prefix: &str) -> Result<Crea
                     Some(text(value, "user")?)
                 }
             }
-            "data" => {
-                out.data = if value.is_null() {
-                    None
-                } else {
-                    let ht = value
-                        .array()
-                        .ok_or_else(|| wrong_type("data", "array or null", value))?;
-                    let tree = params_from_php(ht)
-                        .map_err(|ConvertError(m)| Error::InvalidInput(format!("data: {m}")))?;
-                    Some(
-                        encode_params(&tree)
-                            .map_err(|e| Error::InvalidInput(format!("data: {e}")))?,
-                    )
-                };
-            }
+            "data" => out.data = data_json(value)?,
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// `edit()` / `reissue()` changes: `hits` sets, `addHits` adds (not both); `data` null sets
+/// the column to NULL; `groups` is a list of strings; `entry` and `url` are bytes.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an unknown key, a value of the wrong type, or `hits` with
+/// `addHits`.
+pub fn token_changes(changes: &ZendHashTable) -> Result<TokenChanges, Error> {
+    let mut out = TokenChanges::default();
+    let bytes = |value: &Zval, name: &str| {
+        bytes_of(value)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| wrong_type(name, "string", value))
+    };
+    for (name, value) in entries(changes, "changes", CHANGE_OPTIONS)? {
+        match name.as_str() {
+            "hits" | "addHits" => {
+                if out.hits.is_some() {
+                    return Err(Error::InvalidInput(
+                        "give hits (set) or addHits (add), not both".into(),
+                    ));
+                }
+                let n = int(value, &name)?;
+                out.hits = Some(if name == "hits" {
+                    HitsChange::Set(n)
+                } else {
+                    HitsChange::Add(n)
+                });
+            }
+            "maxHits" => out.max_hits = Some(int(value, "maxHits")?),
+            "email" => out.email = Some(text(value, "email")?),
+            "createUser" => out.create_user = Some(boolean(value, "createUser")?),
+            "userPrefix" => out.user_prefix = Some(text(value, "userPrefix")?),
+            "data" => out.data = Some(data_json(value)?),
+            "timeout" => out.timeout = Some(int(value, "timeout")?),
+            "groups" => {
+                out.groups = Some(
+                    strings_from_php(array_of(value, "groups")?, "groups")
+                        .map_err(|ConvertError(m)| Error::InvalidInput(m))?,
+                );
+            }
+            "entry" => out.entry = Some(bytes(value, "entry")?),
+            "params" => {
+                out.params = Some(
+                    params_from_php(array_of(value, "params")?)
+                        .map_err(|ConvertError(m)| Error::InvalidInput(format!("params: {m}")))?,
+                );
+            }
+            "url" => out.url = Some(bytes(value, "url")?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn array_of<'z>(value: &'z Zval, name: &str) -> Result<&'z ZendHashTable, Error> {
+    value
+        .array()
+        .ok_or_else(|| wrong_type(name, "array", value))
+}
+
+/// The `data` option: an array stored as the JSON text `json_encode` writes, or null.
+fn data_json(value: &Zval) -> Result<Option<String>, Error> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let ht = value
+        .array()
+        .ok_or_else(|| wrong_type("data", "array or null", value))?;
+    let tree =
+        params_from_php(ht).map_err(|ConvertError(m)| Error::InvalidInput(format!("data: {m}")))?;
+    Ok(Some(
+        encode_params(&tree).map_err(|e| Error::InvalidInput(format!("data: {e}")))?,
+    ))
 }
 
 /// The `(name, value)` entries of an options array; every name must be one of `known`.

@@ -102,7 +102,7 @@ impl Store {
 
     /// Inserts the row with token NULL, never twice; returns its id and the secret to sign it
     /// with (`None`: a legacy token).
-    fn insert(
+    pub(super) fn insert(
         &self,
         conn: &mut Conn<'_>,
         schema: &Schema,
@@ -120,7 +120,7 @@ impl Store {
         let mut values: Vec<mysql::Value> = vec![
             row.timeout.into(),
             row.hits.into(),
-            row.hits.into(),
+            row.max_hits.into(),
             row.entry.to_vec().into(),
             row.email.into(),
             row.parameters.as_str().into(),
@@ -154,7 +154,7 @@ impl Store {
 
     /// Reads the new row back, computes its token from the row as stored and rendered by the
     /// server, and writes it.
-    fn finish(
+    pub(super) fn finish(
         &self,
         conn: &mut Conn<'_>,
         schema: &Schema,
@@ -184,10 +184,11 @@ impl Store {
 }
 
 /// The values of a new row, capped and encoded, before anything is written.
-struct Row<'a> {
+pub(super) struct Row<'a> {
     entry: &'a [u8],
     timeout: i64,
     hits: i64,
+    max_hits: i64,
     parameters: String,
     groups: String,
     email: &'a str,
@@ -208,15 +209,27 @@ impl<'a> Row<'a> {
     ) -> Result<Self> {
         let timeout = cap(options.timeout, config.max_timeout, "timeout")?;
         let hits = cap(options.hits, config.max_hits, "hits")?;
-        carriable(params)?;
-        let parameters = json::encode_params(params)?;
-        let group_list: PhpArray = groups
-            .iter()
-            .map(|g| Value::Str(g.as_bytes().to_vec()))
-            .enumerate()
-            .map(|(i, v)| (Key::Int(i64::try_from(i).unwrap_or(i64::MAX)), v))
-            .collect();
-        let groups = json::encode_value(&Value::Array(group_list))?;
+        let parameters = encode_params(params)?;
+        let groups = encode_groups(groups)?;
+        let mut row = Self::of(entry, timeout, hits, hits, parameters, groups, options)?;
+        if row.user_prefix.is_empty() {
+            row.user_prefix = DEFAULT_USER_PREFIX;
+        }
+        Ok(row)
+    }
+
+    /// A row of values already decided (capped, encoded): timeout and hits as stored, the
+    /// JSON texts of the parameters and groups, the rest from `options` as given (`data` must
+    /// be JSON text).
+    pub(super) fn of(
+        entry: &'a [u8],
+        timeout: i64,
+        hits: i64,
+        max_hits: i64,
+        parameters: String,
+        groups: String,
+        options: &'a CreateOptions,
+    ) -> Result<Self> {
         if let Some(data) = &options.data {
             json::decode(data.as_bytes())
                 .map_err(|e| Error::InvalidInput(format!("data must be JSON text: {e}")))?;
@@ -225,22 +238,19 @@ impl<'a> Row<'a> {
             entry,
             timeout,
             hits,
+            max_hits,
             parameters,
             groups,
             email: &options.email,
             create_user: options.create_user,
-            user_prefix: if options.user_prefix.is_empty() {
-                DEFAULT_USER_PREFIX
-            } else {
-                &options.user_prefix
-            },
+            user_prefix: &options.user_prefix,
             user: options.user.as_deref(),
             data: options.data.as_deref(),
         })
     }
 
     /// Every value against the real column it goes into: nothing is ever stored truncated.
-    fn check(&self, schema: &Schema) -> Result<()> {
+    pub(super) fn check(&self, schema: &Schema) -> Result<()> {
         schema.check("entry", "the entry", self.entry)?;
         schema.check(
             "parameters",
@@ -260,9 +270,26 @@ impl<'a> Row<'a> {
     }
 }
 
+/// The params of a new token as their JSON text, once they are known to be carriable.
+pub(super) fn encode_params(params: &Params) -> Result<String> {
+    carriable(params)?;
+    Ok(json::encode_params(params)?)
+}
+
+/// The groups of a new token as their JSON text (a list of strings).
+pub(super) fn encode_groups(groups: &[String]) -> Result<String> {
+    let group_list: PhpArray = groups
+        .iter()
+        .map(|g| Value::Str(g.as_bytes().to_vec()))
+        .enumerate()
+        .map(|(i, v)| (Key::Int(i64::try_from(i).unwrap_or(i64::MAX)), v))
+        .collect();
+    Ok(json::encode_value(&Value::Array(group_list))?)
+}
+
 /// Tiki's caps: `None` or 0 → the maximum; -1 → unlimited; else at most the maximum (a
 /// maximum of -1 means no cap). The result fits the INT column.
-fn cap(requested: Option<i64>, max: i64, what: &str) -> Result<i64> {
+pub(super) fn cap(requested: Option<i64>, max: i64, what: &str) -> Result<i64> {
     if max != -1 && max <= 0 {
         return Err(Error::Config(format!(
             "the maximum {what} must be positive or -1 (no cap), not {max}"

@@ -12,9 +12,9 @@
 //! * `sql`: every statement and the typed decoder of every row (`cells` reads cells without
 //!   panics).
 //! * `schema`, `column`: the detected layout of the table and the width check of a value.
-//! * the operations, each an `impl Store` block: `lookup` (the hot path), `create`, `manage`
-//!   (get, list, delete, purge, revoke), `secret` (rotation), `migrate` (Tiki's migration and
-//!   what the table allows).
+//! * the operations, each an `impl Store` block: `lookup` (the hot path), `create`, `edit`
+//!   (in place, or re-issued), `manage` (get, list, delete, purge, revoke), `secret`
+//!   (rotation), `migrate` (Tiki's migration and what the table allows).
 //! * `model`: what the operations take and give.
 
 mod cells;
@@ -22,6 +22,7 @@ mod column;
 mod config;
 mod create;
 mod dsn;
+mod edit;
 mod handle;
 mod lookup;
 mod manage;
@@ -39,4 +40,7 @@ pub use config::{
 };
 pub use handle::Store;
 pub use lookup::{LookupOutcome, LookupRequest, PresentedToken, PurgeDue};
-pub use model::{CreateOptions, Created, Grant, MigrationReport, Revoked, SchemeInfo, TokenRow};
+pub use model::{
+    CreateOptions, Created, Grant, HitsChange, MigrationReport, Reissued, Revoked, SchemeInfo,
+    TokenChanges, TokenRow,
+};

@@ -1,6 +1,7 @@
 //! What the store hands out and takes in: a grant, a row, the options of a new token, what
 //! creation, the migration and the scheme report.
 
+use crate::canon::{Params, Value, json, url};
 use crate::token::Scheme;
 
 /// A granted lookup (SPEC section 3 step 8).
@@ -57,6 +58,96 @@ pub struct TokenRow {
     pub user: Option<String>,
     /// data (trunk).
     pub data: Option<String>,
+}
+
+impl TokenRow {
+    /// The path-only link of this row's token ([`url::entry_link`]): what to request, below
+    /// the site's origin, to be granted. `None` for a half-written row (no token) or parameters
+    /// that are not a JSON array or object.
+    #[must_use]
+    pub fn link(&self) -> Option<String> {
+        let token = self.token.as_deref()?;
+        let Ok(Value::Array(params)) = json::decode(self.parameters.as_bytes()) else {
+            return None;
+        };
+        Some(url::entry_link(&self.entry, &params, token))
+    }
+}
+
+/// A change of a token's hits left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HitsChange {
+    /// Set to this many (-1 = unlimited, 0 = used up).
+    Set(i64),
+    /// Add this many (may be negative), in one atomic UPDATE: an unlimited token (-1) stays
+    /// unlimited, a used-up one is revived, and the result stays between 0 and `i32::MAX`.
+    Add(i64),
+}
+
+/// What to change in a token ([`super::handle::Store::edit`], [`super::handle::Store::reissue`]);
+/// `None` keeps the current value.
+///
+/// The token's value covers tokenId, creation, timeout, entry, parameters and groups (SPEC
+/// section 2): changing `timeout`, `groups`, `entry` or `params` needs a new token
+/// ([`super::handle::Store::reissue`]); the rest is changed in place, keeping the link.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TokenChanges {
+    /// Hits left (outside the value).
+    pub hits: Option<HitsChange>,
+    /// maxhits (outside the value; display and statistics only).
+    pub max_hits: Option<i64>,
+    /// Who the token was sent to (outside the value).
+    pub email: Option<String>,
+    /// Log the visitor in as a temporary user (outside the value).
+    pub create_user: Option<bool>,
+    /// Prefix of the temporary user name (outside the value).
+    pub user_prefix: Option<String>,
+    /// Trunk's `data` column as JSON text; `Some(None)` sets it to NULL (outside the value).
+    pub data: Option<Option<String>>,
+    /// Seconds from the re-issue on (0 = the cap, -1 = never), capped as at creation (inside).
+    pub timeout: Option<i64>,
+    /// The groups granted (inside the value).
+    pub groups: Option<Vec<String>>,
+    /// The entry bound (inside the value).
+    pub entry: Option<Vec<u8>>,
+    /// The params bound (inside the value).
+    pub params: Option<Params>,
+    /// A full URL whose entry and params to bind, read as [`super::handle::Store::include_token`]
+    /// reads it (inside the value; not together with `entry` or `params`).
+    pub url: Option<Vec<u8>>,
+}
+
+impl TokenChanges {
+    /// The names of the changes that lie inside the token's value (so need a re-issue).
+    #[must_use]
+    pub fn inside_value(&self) -> Vec<&'static str> {
+        [
+            (self.timeout.is_some(), "timeout"),
+            (self.groups.is_some(), "groups"),
+            (self.entry.is_some(), "entry"),
+            (self.params.is_some(), "params"),
+            (self.url.is_some(), "url"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect()
+    }
+}
+
+/// A re-issued token: the new one, its link, and the old one that no longer works.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reissued {
+    /// The new token (id, value, scheme).
+    pub created: Created,
+    /// Its path-only link ([`url::entry_link`]).
+    pub link: String,
+    /// The tokenId of the old token: deleted, its link stops working.
+    pub revoked_token_id: i64,
+    /// The temporary user name of the old row when it had createUser = 'y' (the PHP side
+    /// removes that user, as after a deletion).
+    pub revoked_temp_user: Option<String>,
+    /// The new row as stored.
+    pub row: TokenRow,
 }
 
 /// Options of a new token (Tiki's `$arguments` to `createToken`).

@@ -244,6 +244,112 @@ pub(crate) const DELETE_BY_ID: &str = "DELETE FROM `tiki_auth_tokens` WHERE `tok
 /// Deletes every row up to an id (revoke all: rows minted meanwhile stay).
 pub(crate) const DELETE_UP_TO: &str = "DELETE FROM `tiki_auth_tokens` WHERE `tokenId` <= ?";
 
+// ---- Editing a token (`edit.rs`): in place, or re-issued ------------------------------------
+
+/// One column an in-place edit sets, each with one `?` for its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Assignment {
+    /// `hits` = a value.
+    SetHits,
+    /// `hits` plus a value, in the UPDATE itself (never read-modify-write): unlimited (-1)
+    /// stays unlimited, a row frozen by a re-issue (< -1) stays frozen, a used-up one (0) is
+    /// revived, and the result stays between 0 and the INT maximum (the sum is computed as
+    /// BIGINT, so it cannot overflow).
+    AddHits,
+    /// `maxhits`.
+    MaxHits,
+    /// `email`.
+    Email,
+    /// `createUser` ('y'/'n').
+    CreateUser,
+    /// `userPrefix`.
+    UserPrefix,
+    /// `data` (trunk).
+    Data,
+}
+
+impl Assignment {
+    fn sql(self) -> &'static str {
+        match self {
+            Assignment::SetHits => "`hits` = ?",
+            Assignment::AddHits => {
+                "`hits` = IF(`hits` < 0, `hits`, LEAST(GREATEST(`hits` + ?, 0), 2147483647))"
+            }
+            Assignment::MaxHits => "`maxhits` = ?",
+            Assignment::Email => "`email` = ?",
+            Assignment::CreateUser => "`createUser` = ?",
+            Assignment::UserPrefix => "`userPrefix` = ?",
+            Assignment::Data => "`data` = ?",
+        }
+    }
+
+    /// True when running the assignment twice changes more than running it once.
+    pub(crate) fn repeats_differently(self) -> bool {
+        self == Assignment::AddHits
+    }
+}
+
+/// The one UPDATE of an in-place edit: the assignments' values in order, then the tokenId.
+pub(crate) fn edit_in_place(sets: &[Assignment]) -> String {
+    let sets: Vec<&str> = sets.iter().map(|a| a.sql()).collect();
+    format!(
+        "UPDATE `{TABLE}` SET {} WHERE `tokenId` = ?",
+        sets.join(", ")
+    )
+}
+
+/// What a re-issue needs to know of the old row that the row itself does not say: its hits
+/// left and when it expires (unix time, NULL when it never does), by the database clock.
+pub(crate) const STANDING: &str = "SELECT `hits`, \
+     IF(`timeout` = -1, NULL, UNIX_TIMESTAMP(`creation`) + `timeout`), UNIX_TIMESTAMP() \
+     FROM `tiki_auth_tokens` WHERE `tokenId` = ?";
+
+/// A row of [`STANDING`].
+pub(crate) struct Standing(Cells);
+
+impl FromRow for Standing {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        Ok(Self(Cells::new(row)))
+    }
+}
+
+impl Standing {
+    pub(crate) fn hits(&self) -> Option<i64> {
+        self.0.int(0)
+    }
+    /// `None` when the token never expires (or the cell cannot be read).
+    pub(crate) fn expires_at(&self) -> Option<i64> {
+        self.0.int(1)
+    }
+    pub(crate) fn now(&self) -> Option<i64> {
+        self.0.int(2)
+    }
+}
+
+/// Freezes the old row of a re-issue and hands its hits left back in the same statement: `hits`
+/// becomes `-(hits + 3)` (at most -2: no lookup grants it, no consumption changes it, an add
+/// leaves it), and `LAST_INSERT_ID(hits + 3)` puts the old count, plus 3, into the OK packet.
+/// Only a row that is not frozen already (`hits >= -1`) is frozen, so it changes exactly one row
+/// or none; never retried (a lost answer would lose the count).
+pub(crate) const FREEZE: &str = "UPDATE `tiki_auth_tokens` SET `hits` = -LAST_INSERT_ID(`hits` + 3) \
+     WHERE `tokenId` = ? AND `hits` >= -1";
+
+/// The offset [`FREEZE`] adds to the count it hands back.
+pub(crate) const FREEZE_OFFSET: i64 = 3;
+
+/// Undoes [`FREEZE`] when a re-issue fails after it.
+pub(crate) const UNFREEZE: &str = "UPDATE `tiki_auth_tokens` SET `hits` = -`hits` - 3 \
+     WHERE `tokenId` = ? AND `hits` <= -2";
+
+/// Sets the hits of a re-issued row that nobody has been given yet.
+pub(crate) const SET_HITS_OF_NEW: &str =
+    "UPDATE `tiki_auth_tokens` SET `hits` = ? WHERE `tokenId` = ?";
+
+/// Makes a new row (token still NULL) expire at a given unix time: its timeout counts from
+/// its own `creation`, which only the server knows exactly.
+pub(crate) const EXPIRE_NEW_AT: &str = "UPDATE `tiki_auth_tokens` \
+     SET `timeout` = ? - UNIX_TIMESTAMP(`creation`) WHERE `tokenId` = ? AND `token` IS NULL";
+
 /// What a deletion needs to know of a row: its id and temporary user.
 const USER_COLUMNS: &str = "SELECT `tokenId`, `createUser`, `userPrefix` FROM `tiki_auth_tokens`";
 
@@ -417,6 +523,19 @@ mod tests {
             !trunk.by_token.contains("ORDER BY"),
             "no filesort on MyISAM"
         );
+    }
+
+    #[test]
+    fn in_place_edits_set_what_they_name() {
+        let sql = edit_in_place(&[Assignment::AddHits, Assignment::Email]);
+        assert!(
+            sql.starts_with("UPDATE `tiki_auth_tokens` SET `hits` = IF("),
+            "{sql}"
+        );
+        assert!(sql.ends_with(", `email` = ? WHERE `tokenId` = ?"), "{sql}");
+        assert_eq!(sql.matches('?').count(), 3);
+        assert!(Assignment::AddHits.repeats_differently());
+        assert!(!Assignment::SetHits.repeats_differently());
     }
 
     #[test]
