@@ -17,6 +17,7 @@ use crate::canon::{
     Key, Params, PhpArray, TOKEN_PARAM, Value, http_query, json, match_params, url,
 };
 use crate::error::{Error, Result};
+use crate::request;
 use crate::token::{self, Scheme, Secret};
 
 /// Tiki's default prefix of temporary user names, used when none is given.
@@ -113,7 +114,7 @@ impl Store {
             None
         };
         let user = row.user.filter(|_| schema.has("user"));
-        let data = row.data.filter(|_| schema.has("data"));
+        let data = row.data.as_deref().filter(|_| schema.has("data"));
         let mut values: Vec<mysql::Value> = vec![
             row.timeout.into(),
             row.hits.into(),
@@ -191,7 +192,9 @@ struct Row<'a> {
     create_user: bool,
     user_prefix: &'a str,
     user: Option<&'a str>,
-    data: Option<&'a str>,
+    /// The caller's data, with `allowPost` merged in when asked for.
+    data: Option<String>,
+    allow_post: bool,
 }
 
 impl<'a> Row<'a> {
@@ -214,10 +217,7 @@ impl<'a> Row<'a> {
             .map(|(i, v)| (Key::Int(i64::try_from(i).unwrap_or(i64::MAX)), v))
             .collect();
         let groups = json::encode_value(&Value::Array(group_list))?;
-        if let Some(data) = &options.data {
-            json::decode(data.as_bytes())
-                .map_err(|e| Error::InvalidInput(format!("data must be JSON text: {e}")))?;
-        }
+        let data = request::data_to_store(options.data.as_deref(), options.allow_post)?;
         Ok(Self {
             entry,
             timeout,
@@ -232,7 +232,8 @@ impl<'a> Row<'a> {
                 &options.user_prefix
             },
             user: options.user.as_deref(),
-            data: options.data.as_deref(),
+            data,
+            allow_post: options.allow_post,
         })
     }
 
@@ -250,8 +251,16 @@ impl<'a> Row<'a> {
         if let Some(u) = self.user {
             schema.check("user", "the user", u.as_bytes())?;
         }
-        if let Some(d) = self.data {
+        if let Some(d) = &self.data {
             schema.check("data", "the data", d.as_bytes())?;
+        }
+        // The POST flag lives in `data`; the upload script needs none (POST is allowed there).
+        if self.allow_post && !schema.has("data") && !request::is_upload_entry(self.entry) {
+            return Err(Error::InvalidInput(
+                "allowPost needs the data column of Tiki trunk's table, which this table lacks \
+                 (Tiki 24's layout): apply the migration (TikiTokens\\Store::migrate()) first"
+                    .into(),
+            ));
         }
         Ok(())
     }

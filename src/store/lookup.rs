@@ -7,7 +7,8 @@
 //!    statement (a primary-key subquery on `tiki_preferences`), so a rotation made by another
 //!    process is seen at once and nothing is cached.
 //! 3. [`Store::verified`]: the oldest row whose value verifies (constant-time, in Rust).
-//! 4. [`usable`] (time, hits) → [`bound_to`] (entry, params) → [`grant_of`] (groups readable).
+//! 4. [`usable`] (time, hits) → [`bound_to`] (entry, params) → the method, when a request is
+//!    bound ([`request::allow_method`]) → [`grant_of`] (groups readable).
 //! 5. [`consume`]: nothing when hits = -1, else one conditional UPDATE that only succeeds while
 //!    a hit is left, so N hits grant exactly N requests under any concurrency.
 //!
@@ -20,6 +21,7 @@ use super::pool::{Conn, Retry};
 use super::sql::{self, StoredRow};
 use crate::canon::{Key, MismatchKind, Params, Value, json, match_entry, match_params, take_token};
 use crate::error::{Denial, DenialReason};
+use crate::request::{self, RequestFacts};
 use crate::token;
 
 /// The `TOKEN` value as a request carried it: only a string can be a token.
@@ -40,7 +42,7 @@ impl Store {
     /// limited hits.
     pub fn lookup(&self, token: &[u8], entry: &[u8], params: &Params) -> Result<Grant, Denial> {
         self.guard(
-            || self.lookup_steps(token, entry, params),
+            || self.lookup_steps(token, entry, params, None),
             |m| Err(db_denial(m)),
         )
     }
@@ -49,11 +51,16 @@ impl Store {
     /// the request's params as read (`Err` with a reason when they could not be read; they may
     /// still hold `TOKEN`, which is removed here). A token that is not a string and unreadable
     /// params are `malformed` denials.
+    ///
+    /// With `request` (what else PHP read from the request, SPEC section 8), the whole request is
+    /// bound: [`RequestFacts::check`] before any round trip, and the method against the row
+    /// ([`request::allow_method`]) after the binding check and before the hit is consumed.
     pub fn lookup_request(
         &self,
         token: PresentedToken<'_>,
         entry: &[u8],
         params: Result<Params, String>,
+        request: Option<&RequestFacts>,
     ) -> Result<Grant, Denial> {
         let token = match token {
             PresentedToken::Text(t) => t,
@@ -67,10 +74,23 @@ impl Store {
         let mut params =
             params.map_err(|e| Denial::new(DenialReason::Malformed, format!("params: {e}")))?;
         take_token(&mut params);
-        self.lookup(token, entry, &params)
+        if let Some(request) = request {
+            request.check(token, entry, &params)?;
+        }
+        let method = request.map(|r| r.method.as_slice());
+        self.guard(
+            || self.lookup_steps(token, entry, &params, method),
+            |m| Err(db_denial(m)),
+        )
     }
 
-    fn lookup_steps(&self, token: &[u8], entry: &[u8], params: &Params) -> Result<Grant, Denial> {
+    fn lookup_steps(
+        &self,
+        token: &[u8],
+        entry: &[u8],
+        params: &Params,
+        method: Option<&[u8]>,
+    ) -> Result<Grant, Denial> {
         token::precheck(token)?;
         // Pre-checked: 32 or 64 ASCII hex characters.
         let presented = String::from_utf8_lossy(token).into_owned();
@@ -83,6 +103,11 @@ impl Store {
         let row = self.verified(&rows, token)?;
         usable(row)?;
         bound_to(row, entry, params)?;
+        if let Some(method) = method {
+            let data = row.data().flatten();
+            let data = data.as_deref().map(str::as_bytes);
+            request::allow_method(row.id().unwrap_or_default(), method, entry, data)?;
+        }
         let mut grant = grant_of(row)?;
         grant.hits_left = consume(&mut conn, row).map_err(scrub)?;
         Ok(grant)
