@@ -14,6 +14,7 @@ use super::exceptions::{boundary, guard, invalid_input};
 use super::ini;
 use super::options::{create_options, store_config};
 use super::registry;
+use super::request;
 use crate::error::{Denial as CoreDenial, DenialReason, VISITOR_MESSAGE};
 use crate::store::{CreateOptions, Grant as CoreGrant, PresentedToken, Store as CoreStore};
 use ext_php_rs::binary::Binary;
@@ -105,7 +106,9 @@ impl Grant {
 
 /// `TikiTokens\Denial`: a refused lookup. `reason` is a stable name for logs (`malformed`,
 /// `unknown`, `bad_signature`, `expired`, `exhausted`, `entry_mismatch`, `params_mismatch`,
-/// `lost_race`, `database_error`, or `internal_error`); `detail` says more (never a secret);
+/// `lost_race`, `database_error`, `internal_error`, and from `lookupRequest()`
+/// `method_not_allowed`, `cookie_override`, `dropped_input`, `token_not_in_query`); `detail`
+/// says more (never a secret);
 /// `message` is what a visitor may be shown.
 #[php_class]
 #[php(name = "TikiTokens\\Denial")]
@@ -170,6 +173,44 @@ fn options_of(options: &ArrayArg) -> PhpResult<CreateOptions> {
     })
 }
 
+impl Store {
+    /// `lookup()` and `lookupRequest()`: the request's facts are read only when `bind_request`.
+    fn lookup_with(
+        &self,
+        token: &Zval,
+        entry: &[u8],
+        params: &ZendHashTable,
+        bind_request: bool,
+    ) -> Zval {
+        let outcome = boundary(
+            || {
+                let token = match bytes_of(token) {
+                    Some(t) => PresentedToken::Text(t),
+                    None => PresentedToken::NotAString(type_name(token)),
+                };
+                let params = params_from_php(params).map_err(|e| e.0);
+                let request = if bind_request {
+                    request::current()
+                } else {
+                    None
+                };
+                self.store
+                    .lookup_request(token, entry, params, request.as_ref())
+            },
+            |text| {
+                Err(CoreDenial::new(
+                    DenialReason::InternalError,
+                    format!("internal error: {text}"),
+                ))
+            },
+        );
+        match outcome {
+            Ok(grant) => object_zval(Grant { inner: grant }),
+            Err(denial) => object_zval(Denial { inner: denial }),
+        }
+    }
+}
+
 #[php_impl]
 impl Store {
     /// A store for `$dsn` (null: the INI entry `tiki_tokens.dsn`). Options: `secret` (string;
@@ -190,33 +231,25 @@ impl Store {
     /// Never throws on any input: a token that is not a string, params that no request can carry,
     /// a database failure or an internal error is a `Denial`.
     pub fn lookup(&self, token: &Zval, entry: Binary<u8>, params: &ZendHashTable) -> Zval {
-        let outcome = boundary(
-            || {
-                let token = match bytes_of(token) {
-                    Some(t) => PresentedToken::Text(t),
-                    None => PresentedToken::NotAString(type_name(token)),
-                };
-                let params = params_from_php(params).map_err(|e| e.0);
-                self.store.lookup_request(token, entry.as_slice(), params)
-            },
-            |text| {
-                Err(CoreDenial::new(
-                    DenialReason::InternalError,
-                    format!("internal error: {text}"),
-                ))
-            },
-        );
-        match outcome {
-            Ok(grant) => object_zval(Grant { inner: grant }),
-            Err(denial) => object_zval(Denial { inner: denial }),
-        }
+        self.lookup_with(token, entry.as_slice(), params, false)
+    }
+
+    /// As `lookup()`, and the whole current request is bound too (SPEC section 8): its method
+    /// (GET and HEAD; POST only for a token minted with `allowPost` or for Tiki's upload
+    /// script), its cookies (none that reaches `$_REQUEST` may bear the name of a bound
+    /// parameter or `TOKEN`), no query variable dropped by `max_input_vars`, and the token taken
+    /// from the query string. Read from the SAPI and PHP's globals, not from what the script
+    /// changed. On the command line (no request) it is `lookup()`.
+    pub fn lookup_request(&self, token: &Zval, entry: Binary<u8>, params: &ZendHashTable) -> Zval {
+        self.lookup_with(token, entry.as_slice(), params, true)
     }
 
     /// Creates a token for `$entry` and `$params` granting `$groups` (the store refuses params
     /// no request can carry back: floats, booleans, null, empty arrays, `TOKEN`). Options (Tiki's
     /// `$arguments`): `timeout`, `hits` (ints; 0 or absent = the cap, -1 = unlimited, capped),
     /// `email`, `createUser` (bool), `userPrefix`, `user` (creator), `data` (array, stored as
-    /// JSON). Returns `['tokenId' => int, 'token' => string, 'scheme' => 'legacy'|'signed']`.
+    /// JSON), `allowPost` (bool: the token serves POST too; kept in `data`, so it needs trunk's
+    /// table, except for `tiki-upload_file.php`). Returns `['tokenId' => int, 'token' => string, 'scheme' => 'legacy'|'signed']`.
     #[php(defaults(options = ArrayArg::empty()))]
     pub fn create(
         &self,

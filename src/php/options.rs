@@ -31,6 +31,7 @@ pub const CREATE_OPTIONS: &[&str] = &[
     "userPrefix",
     "user",
     "data",
+    "allowPost",
 ];
 
 /// The configuration the INI entries describe (no secret: it then comes from
@@ -129,6 +130,7 @@ pub fn create_options(options: &ZendHashTable, user_prefix: &str) -> Result<Crea
                     Some(text(value, "user")?)
                 }
             }
+            "allowPost" => out.allow_post = boolean(value, "allowPost")?,
             "data" => {
                 out.data = if value.is_null() {
                     None
