@@ -38,7 +38,7 @@ php -n -d extension="$ext" -r '
 
 say "3. Serve the site with PHP's built-in web server (php -S) and the extension loaded"
 web_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-php -n -d extension="$ext" -d "tiki_tokens.dsn=\"$dsn\"" -S "127.0.0.1:$web_port" -t php/www \
+TIKI_TOKENS_GATE_DEBUG=1 php -n -d extension="$ext" -d "tiki_tokens.dsn=\"$dsn\"" -S "127.0.0.1:$web_port" -t php/www \
   >target/demo/web.log 2>&1 &
 web_pid=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$web_port/tiki-index.php" && break; sleep 0.1; done

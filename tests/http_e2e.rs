@@ -89,6 +89,7 @@ fn start_server(dsn: &str) -> Server {
         .arg(&www)
         .env("PHP_CLI_SERVER_WORKERS", "8")
         .env("TIKI_TOKENS_PURGE_INTERVAL", "3600")
+        .env("TIKI_TOKENS_GATE_DEBUG", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
