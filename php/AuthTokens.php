@@ -61,6 +61,9 @@ class AuthTokens
         if (isset($prefs['auth_token_access_maxhits'])) {
             $options['maxHits'] = $prefs['auth_token_access_maxhits'];
         }
+        if (isset($prefs['auth_token_secret']) && is_string($prefs['auth_token_secret']) && $prefs['auth_token_secret'] !== '') {
+            $options['preferenceSecret'] = $prefs['auth_token_secret'];
+        }
         $db = class_exists('TikiDb', false) ? TikiDb::get() : null;
         return new AuthTokens($db, $options);
     }
@@ -68,8 +71,16 @@ class AuthTokens
     /**
      * @param mixed $db A DSN string, null (INI tiki_tokens.dsn) or a Tiki database object (see above)
      * @param array $options maxTimeout, maxHits (default 3600 and 1, as Tiki's class), secret
-     *                       (signing secret; default: the auth_token_secret preference),
-     *                       purgeInterval (seconds; default: INI tiki_tokens.purge_interval)
+     *                       (a configured signing secret), preferenceSecret (the value of Tiki's
+     *                       auth_token_secret preference; default inside Tiki: global $prefs),
+     *                       purgeInterval (seconds; default: INI tiki_tokens.purge_interval),
+     *                       connectTimeout, ioTimeout (seconds; default: the INI values; ioTimeout
+     *                       is also the time budget of one getGroups(), purge included)
+     *
+     * Where the secret comes from, first that applies: the secret option; the preferenceSecret
+     * option; inside Tiki, $GLOBALS['prefs']['auth_token_secret'] (Tiki's cached preferences,
+     * which Tiki refreshes when the preference changes: no lookup reads the table for it);
+     * else the table tiki_preferences, read in the lookup's own SELECT.
      * @param \DateTime|null $dt Accepted for compatibility with Tiki's tests; unused
      *
      * $db and $options are #[\SensitiveParameter]: a DSN holds the database password and
@@ -82,13 +93,27 @@ class AuthTokens
             'maxTimeout' => isset($options['maxTimeout']) ? (int) $options['maxTimeout'] : self::DEFAULT_MAX_TIMEOUT,
             'maxHits' => isset($options['maxHits']) ? (int) $options['maxHits'] : self::DEFAULT_MAX_HITS,
         ];
+        foreach (['connectTimeout', 'ioTimeout'] as $name) {
+            if (isset($options[$name])) {
+                $storeOptions[$name] = $options[$name];
+            }
+        }
         if (isset($options['secret']) && (string) $options['secret'] !== '') {
             $storeOptions['secret'] = (string) $options['secret'];
+        } elseif (($preference = self::preferenceSecret($options)) !== null) {
+            $storeOptions['preferenceSecret'] = $preference;
         }
         $this->purgeInterval = isset($options['purgeInterval'])
             ? max(0, (int) $options['purgeInterval'])
             : max(0, (int) ini_get('tiki_tokens.purge_interval'));
         $this->store = new \TikiTokens\Store(self::dsnFor($db), $storeOptions);
+    }
+
+    /** The secret Tiki's preferences hold, from the options or Tiki's global $prefs. */
+    private static function preferenceSecret(array $options)
+    {
+        $value = $options['preferenceSecret'] ?? ($GLOBALS['prefs']['auth_token_secret'] ?? null);
+        return is_string($value) && $value !== '' ? $value : null;
     }
 
     /** The native store behind this object (for tools: migrate(), schemeInfo(), …). */
@@ -112,28 +137,18 @@ class AuthTokens
     }
 
     /**
-     * The row of a token only while it can still be used (not expired, hits left).
-     * Expiry is judged with PHP's clock against the creation time as the database renders it.
+     * The row of a token only while it can still be used (not expired, hits left), judged in
+     * SQL with the database clock, as Tiki trunk does.
      *
      * @param mixed $token
      * @return array|null
      */
     public function getActiveToken($token)
     {
-        $row = $this->getToken($token);
-        if ($row === null) {
+        if (! is_string($token)) {
             return null;
         }
-        if ((int) $row['hits'] !== -1 && (int) $row['hits'] <= 0) {
-            return null;
-        }
-        if ((int) $row['timeout'] !== -1) {
-            $created = strtotime($row['creation']);
-            if ($created === false || $created + (int) $row['timeout'] < time()) {
-                return null;
-            }
-        }
-        return $row;
+        return $this->store->getActive($token);
     }
 
     /**
@@ -165,18 +180,17 @@ class AuthTokens
         $this->ok = false;
         $this->lastDenial = null;
         $this->lastDenialDetail = null;
-        // Tiki purges before each lookup; so do we (when due), but not for a token that cannot
-        // be one (not 32 or 64 hex characters): a flood of garbage tokens must not reach the
-        // database at all, not even for a purge. The lookup's own pre-check stays the judge.
-        if (is_string($token) && (strlen($token) === 32 || strlen($token) === 64)
-            && strspn($token, '0123456789abcdefABCDEF') === strlen($token)) {
-            $this->purgeIfDue();
-        }
-
         if (! is_string($entry) || ! is_array($parameters)) {
             return $this->deny('malformed', 'entry must be a string and parameters an array');
         }
-        $result = $this->store->lookupRequest($token, $entry, $parameters);
+        // Tiki purges before each lookup; so do we, when due, inside the same call: purge and
+        // lookup answer within one time budget (the I/O timeout), and a token that cannot be one
+        // (not 32 or 64 hex characters) reaches the database not even for a purge. The whole
+        // request is bound, not only ($entry, $parameters): see lookupRequest().
+        $result = $this->store->lookupRequest($token, $entry, $parameters, ['purgeInterval' => $this->purgeInterval]);
+        if ($result->purgedUsers) {
+            $this->removeTemporaryUsers($result->purgedUsers);
+        }
         if ($result instanceof \TikiTokens\Denial) {
             return $this->deny($result->reason, $result->detail);
         }
@@ -247,10 +261,11 @@ class AuthTokens
     }
 
     /**
-     * The TOKEN parameter of a URL (as PHP would put it into $_GET), or null.
+     * The row of the token a URL carries (getToken() of its TOKEN parameter, read as PHP's
+     * parse_str reads the query, as Tiki trunk does), or null.
      *
      * @param string $url
-     * @return string|null
+     * @return array|null
      */
     public function getTokenFromUrl($url)
     {
@@ -258,8 +273,8 @@ class AuthTokens
         if (! is_string($query)) {
             return null;
         }
-        $params = \TikiTokens\parse_query($query);
-        return isset($params['TOKEN']) && is_string($params['TOKEN']) ? $params['TOKEN'] : null;
+        parse_str($query, $params);
+        return isset($params['TOKEN']) && is_string($params['TOKEN']) ? $this->getToken($params['TOKEN']) : null;
     }
 
     /**
@@ -274,32 +289,52 @@ class AuthTokens
     }
 
     /**
-     * Deletes expired and used-up tokens now (and their temporary users).
+     * Deletes expired and used-up tokens now (and their temporary users), at most $limit of
+     * them (-1: all, as Tiki trunk). Their temporary users are in $purgedUsers afterwards.
      *
-     * @return string[] The temporary users of the removed rows
+     * @param int $limit
+     * @return bool True (Tiki trunk returns the database's truthy result)
      */
-    public function deleteExpired()
+    public function deleteExpired($limit = -1)
     {
-        $users = $this->store->purge(100000);
-        $this->removeTemporaryUsers($users);
-        return $users;
+        $limit = (int) $limit;
+        $this->removeTemporaryUsers($this->store->purge($limit < 0 ? 4294967295 : $limit));
+        return true;
     }
 
     /**
-     * Replaces the signing secret: tokens signed with the old one stop working. With $revoke,
-     * every token is deleted too.
+     * Replaces the signing secret (Tiki trunk's contract): tokens signed with the old one stop
+     * working, and by default every token is revoked too — legacy MD5 tokens are unkeyed, so a
+     * rotation without revocation leaves them usable (run after cloning a database). Inside
+     * Tiki the new secret goes through Tiki's own preference setter, so Tiki's preference cache
+     * learns it; outside, the extension writes tiki_preferences.
      *
-     * @param bool $revoke
+     * @param bool $revokeExistingTokens
+     * @return int The number of revoked tokens (0 when not revoking)
      */
-    public function rotateSigningSecret($revoke = false)
+    public function rotateSigningSecret($revokeExistingTokens = true)
     {
-        $this->removeTemporaryUsers($this->store->rotateSecret((bool) $revoke));
+        $tikilib = class_exists('TikiLib', false) ? TikiLib::lib('tiki') : null;
+        if ($tikilib !== null && method_exists($tikilib, 'set_preference')) {
+            $secret = bin2hex(random_bytes(32));
+            $tikilib->set_preference('auth_token_secret', $secret);
+            $this->store = $this->store->withPreferenceSecret($secret);
+        } else {
+            $this->store->rotateSecret(false);
+        }
+        return $revokeExistingTokens ? $this->revokeAllTokens() : 0;
     }
 
-    /** Deletes every token (and their temporary users). */
+    /**
+     * Deletes every token (and their temporary users).
+     *
+     * @return int The number of revoked tokens
+     */
     public function revokeAllTokens()
     {
-        $this->removeTemporaryUsers($this->store->revokeAll());
+        $revoked = $this->store->revokeAll();
+        $this->removeTemporaryUsers($revoked['tempUsers']);
+        return $revoked['revoked'];
     }
 
     private function deny($reason, $detail)
@@ -307,18 +342,6 @@ class AuthTokens
         $this->lastDenial = $reason;
         $this->lastDenialDetail = $detail;
         return null;
-    }
-
-    private function purgeIfDue()
-    {
-        try {
-            $users = $this->store->purgeIfDue($this->purgeInterval);
-        } catch (\TikiTokens\Exception $e) {
-            return; // the lookup that follows fails closed on its own
-        }
-        if ($users !== null) {
-            $this->removeTemporaryUsers($users);
-        }
     }
 
     private function removeTemporaryUsers(array $users)

@@ -12,6 +12,8 @@
 # point this at a server that listens beyond loopback.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/lib/net.sh"
+source "$root/scripts/lib/db.sh"
 dir="${TIKI_TOKENS_MARIADB_DIR:-$root/target/mariadb-test}"
 # A relative directory is taken from where the command was run (mariadbd needs absolute paths).
 case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
@@ -19,26 +21,20 @@ db="tiki_tokens_test"
 
 alive() {
   [ -f "$dir/pid" ] && [ -f "$dir/port" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null &&
-    mariadb --no-defaults -uroot -h127.0.0.1 -P"$(cat "$dir/port")" -e 'select 1' >/dev/null 2>&1
+    db_client "$dir" -e 'select 1' >/dev/null 2>&1
 }
 
 dsn() { echo "mysql://root@127.0.0.1:$(cat "$dir/port")/$db?prefer_socket=false"; }
-
-free_port() {
-  python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
-PY
-}
 
 start() {
   if alive; then dsn; return 0; fi
   command -v mariadbd >/dev/null || command -v mysqld >/dev/null || {
     echo "mariadb-server is not installed (run scripts/bootstrap.sh)" >&2; exit 1; }
   [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
-  rm -rf "$dir"; mkdir -p "$dir"
+  rm -rf "$dir"; mkdir -p "$dir/tmp"
   local user_flag=(); [ "$(id -u)" = 0 ] && user_flag=(--user=root)
-  mariadb-install-db --no-defaults --datadir="$dir/data" "${user_flag[@]}" \
+  # Its own tmpdir: /tmp is shared, and a bootstrap once failed there deleting its temporary table.
+  mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" "${user_flag[@]}" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
     cat "$dir/install.log" >&2; exit 1; }
   free_port >"$dir/port"
@@ -50,13 +46,14 @@ launch() {
   local server; server="$(command -v mariadbd || command -v mysqld)"
   local user_flag=(); [ "$(id -u)" = 0 ] && user_flag=(--user=root)
   local port; port="$(cat "$dir/port")"
-  setsid "$server" --no-defaults --datadir="$dir/data" "${user_flag[@]}" --port="$port" \
+  mkdir -p "$dir/tmp"
+  setsid "$server" --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" "${user_flag[@]}" --port="$port" \
     --bind-address=127.0.0.1 --socket="$dir/sock" --pid-file="$dir/pid" --skip-log-bin \
     --max-connections=500 --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
     >>"$dir/server.log" 2>&1 < /dev/null &
   for _ in $(seq 1 150); do
-    if mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" -e 'select 1' >/dev/null 2>&1; then
-      mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" -e "CREATE DATABASE IF NOT EXISTS $db"
+    if db_client "$dir" -e 'select 1' >/dev/null 2>&1; then
+      db_client "$dir" -e "CREATE DATABASE IF NOT EXISTS $db"
       dsn; return 0
     fi
     sleep 0.2
@@ -74,7 +71,9 @@ stop() {
   if [ -f "$dir/pid" ]; then
     local pid; pid="$(cat "$dir/pid")"
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    echo "MariaDB ($pid) did not stop within 10 s: killed" >&2
+    kill -KILL "$pid" 2>/dev/null || true
   fi
 }
 

@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+source scripts/lib/db.sh
 ext="$root/target/tiki_tokens.so"
 [ -f "$ext" ] || { echo "build first: cargo build --release --features extension && cp target/release/libtiki_tokens.so target/tiki_tokens.so" >&2; exit 1; }
 lookups="${1:-1000000}"
@@ -21,9 +22,9 @@ export TIKI_TOKENS_MARIADB_DIR="$root/target/mariadb-soak"
 dsn="$(scripts/mariadb.sh start)"
 trap 'scripts/mariadb.sh stop >/dev/null || true' EXIT
 db="soak_$$"
-mariadb --no-defaults -uroot -h127.0.0.1 -P"$(cat "$TIKI_TOKENS_MARIADB_DIR/port")" -e "CREATE DATABASE $db"
+db_client "$TIKI_TOKENS_MARIADB_DIR" -e "CREATE DATABASE $db"
 dsn="${dsn/tiki_tokens_test/$db}"
-mariadb --no-defaults -uroot -h127.0.0.1 -P"$(cat "$TIKI_TOKENS_MARIADB_DIR/port")" "$db" < tests/data/trunk.sql
+db_client "$TIKI_TOKENS_MARIADB_DIR" "$db" < tests/data/trunk.sql
 
 echo "== soak: $lookups lookups, $creates creates, RSS every 50000 operations"
 php -n -d extension="$ext" -d memory_limit=1G -r '
@@ -63,7 +64,7 @@ for ($op = 1; $op <= $total; $op++) {
 if command -v valgrind >/dev/null; then
   echo "== valgrind: php/tests/native_api.php (USE_ZEND_ALLOC=0)"
   vdb="valgrind_$$"
-  mariadb --no-defaults -uroot -h127.0.0.1 -P"$(cat "$TIKI_TOKENS_MARIADB_DIR/port")" -e "CREATE DATABASE $vdb"
+  db_client "$TIKI_TOKENS_MARIADB_DIR" -e "CREATE DATABASE $vdb"
   vdsn="${dsn/$db/$vdb}"
   USE_ZEND_ALLOC=0 TIKI_TOKENS_TEST_DB="$vdsn" TIKI_TOKENS_REPO="$root" \
     valgrind --leak-check=full --log-file="$root/target/valgrind.log" \

@@ -6,11 +6,18 @@
 # On a fresh Debian machine it installs what is missing (scripts/bootstrap.sh), starts a
 # throw-away MariaDB of its own unless TIKI_TOKENS_TEST_DSN names a server you configured,
 # builds the extension, runs the Rust unit, property and integration tests (real MariaDB, real
-# PHP CLI and built-in web server), then a short smoke run of each fuzz target.
+# PHP CLI, and real web servers: php -S, Apache with mod_php, nginx with PHP-FPM, all started by
+# the tests under target/), then a short smoke run of each fuzz target.
 # FUZZ_SECONDS (default 10) sets the length of each fuzz smoke run; 0 skips them.
+#
+# Every process the tests start carries TIKI_TOKENS_TEST_RUN=<this run's id> (servers also run
+# in target/test-servers/<id>/); after the tests, any such process still alive fails the run
+# (scripts/lib/leftovers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+source scripts/lib/leftovers.sh
+run_id="test-$$-$(date +%s)"
 
 scripts/bootstrap.sh
 
@@ -30,9 +37,23 @@ cargo build --release --features extension
 cp target/release/libtiki_tokens.so target/tiki_tokens.so
 export TIKI_TOKENS_EXT="$root/target/tiki_tokens.so"
 
-echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, PHP built-in web server)"
-cargo test --release --no-fail-fast -- --show-output 2>&1 | tee target/test-output.txt
+echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, php -S, Apache, nginx + PHP-FPM)"
+set +e
+TIKI_TOKENS_TEST_RUN="$run_id" cargo test --release --no-fail-fast -- --show-output 2>&1 | tee target/test-output.txt
+tests_status="${PIPESTATUS[0]}"
+set -e
 grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print "rust tests: " p " passed, " f " failed"}'
+
+echo "== no process of the tests left behind (run $run_id)"
+leftovers_status=0
+leftovers "$run_id" "$root" || leftovers_status=1
+[ "$leftovers_status" = 1 ] || echo "none"
+if [ "$tests_status" != 0 ] || [ "$leftovers_status" != 0 ]; then
+  echo "== FAILED: cargo test exit $tests_status, processes left behind: $leftovers_status" \
+    "(server files of failing tests: target/test-servers/$run_id/)" >&2
+  exit 1
+fi
+rm -rf "target/test-servers/$run_id"
 
 fuzz_seconds="${FUZZ_SECONDS:-10}"
 if [ -d fuzz ] && [ "$fuzz_seconds" != 0 ]; then

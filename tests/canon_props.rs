@@ -7,21 +7,11 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use tiki_tokens::canon::http_query::build_query;
 use tiki_tokens::canon::json::{decode, encode_params};
-use tiki_tokens::canon::query::{QueryLimits, parse_query};
-use tiki_tokens::canon::{Key, Params, PhpArray, Value, match_params, take_token};
+use tiki_tokens::canon::query::QueryLimits;
+use tiki_tokens::canon::{Key, Params, PhpArray, Value, match_params};
 
-// Only the PHP half of the shared harness (for `identical`); nothing here runs PHP.
-#[allow(dead_code)]
-#[path = "common/php.rs"]
-mod php;
-use php::identical;
-
-/// The canonical params of a raw query.
-fn canon(query: &[u8]) -> Params {
-    let mut p = parse_query(query, QueryLimits::default());
-    take_token(&mut p);
-    p
-}
+use testkit::fuzzing::canon;
+use testkit::value::identical;
 
 fn same(a: &Params, b: &Params) -> bool {
     identical(&Value::Array(a.clone()), &Value::Array(b.clone()))

@@ -3,107 +3,28 @@
 //! minted with `AuthTokens::includeToken` through the PHP CLI and requested with curl: the exact
 //! URL is granted, every variant is denied, and N hits grant exactly N of 16 parallel requests.
 
-mod common;
+use testkit::db::{TRUNK_SQL, fresh_database, run_sql};
+use testkit::web::{Backend, Setup, WebServer, install_token_site};
+use testkit::{ext, php, value::php_literal};
 
-use common::db::{TRUNK_SQL, fresh_database, run_sql};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// The built extension (`scripts/test.sh` sets `TIKI_TOKENS_EXT`).
-fn extension() -> PathBuf {
-    let p = std::env::var_os("TIKI_TOKENS_EXT").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tiki_tokens.so"),
-        PathBuf::from,
-    );
-    assert!(
-        p.exists(),
-        "the extension {} is not built: run `cargo build --release --features extension && \
-         cp target/release/libtiki_tokens.so target/tiki_tokens.so` (scripts/test.sh does)",
-        p.display()
-    );
-    p
-}
-
-/// A php -S server that is killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    _docroot: TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Lays out a docroot: php/AuthTokens.php beside a `www` with the front scripts, plus a
-/// directory whose name has a space, and starts `php -S` with 8 workers.
-fn start_server(dsn: &str) -> Server {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tmp = std::env::temp_dir().join(format!(
-        "tiki-tokens-e2e-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    let www = tmp.join("www");
+/// Lays out a docroot (php/www with php/AuthTokens.php beside it, plus a directory whose name
+/// has a space) and starts `php -S` with 8 workers and the extension.
+fn start_server(dsn: &str) -> WebServer {
+    let setup = Setup::new(Backend::PhpBuiltin)
+        .with_extension()
+        .ini("tiki_tokens.dsn", dsn)
+        .env("TIKI_TOKENS_PURGE_INTERVAL", "3600")
+        .env("TIKI_TOKENS_GATE_DEBUG", "1")
+        .workers(8);
+    let server = WebServer::start("http_e2e", &setup);
+    let www = server.docroot();
+    install_token_site(www);
     std::fs::create_dir_all(www.join("my dir")).unwrap();
-    std::fs::copy(repo.join("php/AuthTokens.php"), tmp.join("AuthTokens.php")).unwrap();
-    for f in std::fs::read_dir(repo.join("php/www")).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, www.join(f.file_name().unwrap())).unwrap();
-    }
     std::fs::write(
         www.join("my dir/tiki-index.php"),
         "<?php require __DIR__ . '/../token_gate.php';\n",
     )
     .unwrap();
-    let port = free_port();
-    let child = Command::new(common::php::php_binary())
-        .args(["-n", "-d"])
-        .arg(format!("extension={}", extension().display()))
-        .arg("-d")
-        .arg(format!("tiki_tokens.dsn=\"{dsn}\""))
-        .arg("-S")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-t")
-        .arg(&www)
-        .env("PHP_CLI_SERVER_WORKERS", "8")
-        .env("TIKI_TOKENS_PURGE_INTERVAL", "3600")
-        .env("TIKI_TOKENS_GATE_DEBUG", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start php -S");
-    let server = Server {
-        child,
-        port,
-        _docroot: TempDir(tmp),
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "php -S did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     server
 }
 
@@ -114,17 +35,16 @@ fn mint(dsn: &str, url: &str, hits: i64) -> String {
         "require '{repo}/php/AuthTokens.php'; \
          $lib = new AuthTokens({dsn}, ['maxHits' => 100, 'maxTimeout' => 604800]); \
          echo $lib->includeToken({url}, ['Registered'], 'e2e@example.com', 3600, {hits});",
-        dsn = common::php::php_literal(dsn.as_bytes()),
-        url = common::php::php_literal(url.as_bytes()),
+        dsn = php_literal(dsn.as_bytes()),
+        url = php_literal(url.as_bytes()),
     );
-    let ext = format!("extension={}", extension().display());
-    let out = common::php::run_php_with(&["-n", "-d", &ext], &code, b"");
+    let out = php::eval_with(&["-n", "-d", &ext::extension_ini()], &code, b"");
     String::from_utf8(out).expect("minted URL is ASCII")
 }
 
 /// GET with curl (no globbing, no path normalisation): (status, X-Token-Result header).
 fn get(url: &str) -> (u16, String) {
-    let out = Command::new("curl")
+    let out = testkit::procs::command("curl")
         .args([
             "-s",
             "-g",
@@ -243,7 +163,7 @@ fn variants(url: &str, base: &str) -> Vec<(String, String)> {
 fn exact_url_is_granted_and_every_variant_denied() {
     let dsn = database();
     let server = start_server(&dsn);
-    let origin = format!("http://127.0.0.1:{}", server.port);
+    let origin = server.origin();
     let cases: &[(&str, &str)] = &[
         (
             "tiki-ajax_services.php",
@@ -308,7 +228,7 @@ fn n_hits_grant_exactly_n_of_16_parallel_clients() {
             &dsn,
             &format!(
                 "http://127.0.0.1:{}/tiki-index.php?page=Race&n={n}",
-                server.port
+                server.port()
             ),
             n as i64,
         );

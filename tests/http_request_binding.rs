@@ -1,6 +1,7 @@
-//! The whole request bound, over real HTTP (SPEC section 8, issue 12): `php -S` with the
-//! extension and the token gate (`php/www/token_gate.php`, which does what Tiki's perms.php does,
-//! also for uploads), requested with curl.
+//! The whole request bound, over real HTTP (SPEC section 8, issue 12): each web server of the
+//! harness (`php -S`, Apache with mod_php, nginx with PHP-FPM; a missing one is skipped with its
+//! reason printed) with the extension and the token gate (`php/www/token_gate.php`, which does
+//! what Tiki's perms.php does, also for uploads), requested with curl.
 //!
 //! Each bypass of the issue — a POST (form, `action=…`, multipart), the token only in the POST
 //! body, a cookie over a bound name or `TOKEN`, query variables past `max_input_vars` — is denied
@@ -11,14 +12,9 @@
 //! `request_order=` (set, empty) really does, the gate telling visitors nothing, and PHP's own
 //! count of query variables (its `$_GET` and its warning) against ours.
 
-mod common;
-
-use common::db::{TRUNK_SQL, fresh_database, query_value, run_sql, store_config};
-use common::ext::{extension, ini_arg, repo};
-use common::php::PhpServer;
 use std::cell::Cell;
-use std::path::PathBuf;
-use std::process::Command;
+use testkit::db::{TRUNK_SQL, fresh_database, query_value, run_sql, store_config};
+use testkit::web::{Backend, Setup, WebServer, install_token_site};
 use tiki_tokens::canon::{Key, Params, Value};
 use tiki_tokens::request::query_vars_dropped;
 use tiki_tokens::store::{CreateOptions, Store};
@@ -36,13 +32,28 @@ enum RequestOrder {
 }
 
 impl RequestOrder {
-    fn args(self) -> &'static [&'static str] {
+    fn ini(self) -> Option<&'static str> {
         match self {
-            RequestOrder::Unset => &[],
-            RequestOrder::Gp => &["-d", "request_order=GP"],
-            RequestOrder::Empty => &["-d", "request_order="],
+            RequestOrder::Unset => None,
+            RequestOrder::Gp => Some("GP"),
+            RequestOrder::Empty => Some(""),
         }
     }
+}
+
+/// The backends this machine can run; a missing one is skipped with its reason printed.
+fn backends() -> Vec<Backend> {
+    Backend::ALL
+        .into_iter()
+        .filter(|b| match b.missing() {
+            None => true,
+            Some(why) => {
+                println!("SKIPPED {}: {why}", b.name());
+                eprintln!("SKIPPED {}: {why}", b.name());
+                false
+            }
+        })
+        .collect()
 }
 
 /// A script that calls `Store::lookupRequest` itself with `$_GET['TOKEN']` (not Tiki's
@@ -59,7 +70,8 @@ echo json_encode(['request' => $_REQUEST]);
 /// survived, and what `lookupRequest` says of it.
 const VARS_PHP: &str = r#"<?php
 $e = error_get_last();
-$r = (new TikiTokens\Store())->lookupRequest('x', $_SERVER['PHP_SELF'], []);
+// A well-formed token (a malformed one is denied before the request is looked at).
+$r = (new TikiTokens\Store())->lookupRequest(str_repeat('a', 32), $_SERVER['PHP_SELF'], []);
 echo json_encode([
     'warned' => $e !== null && str_contains($e['message'], 'Input variables exceeded'),
     'last' => isset($_GET['zz_last']),
@@ -67,13 +79,11 @@ echo json_encode([
 ]);
 "#;
 
-/// `php -S` serving the gate: `/www/*.php` (copies of `php/www/` and the scripts above), with
-/// `AuthTokens.php` beside `www/` and PHP's log in `server.log`.
+/// A web server serving the gate: the repository's `php/www/` (with `AuthTokens.php` beside
+/// it) and the scripts above, PHP errors and `error_log` into the server's logs.
 struct Gate {
-    /// Kept for its `Drop` (stops the server, removes the docroot).
-    _server: PhpServer,
-    log: PathBuf,
-    log_read: Cell<usize>,
+    server: WebServer,
+    denials_read: Cell<usize>,
     origin: String,
 }
 
@@ -85,47 +95,37 @@ struct Reply {
 }
 
 impl Gate {
-    fn start(dsn: &str, order: RequestOrder, debug: bool, extra: &[&str]) -> Gate {
-        let docroot = PhpServer::temp_docroot("request-binding");
-        let www = docroot.join("www");
-        std::fs::create_dir_all(&www).unwrap();
-        std::fs::copy(
-            repo().join("php/AuthTokens.php"),
-            docroot.join("AuthTokens.php"),
-        )
-        .unwrap();
-        for f in std::fs::read_dir(repo().join("php/www")).unwrap() {
-            let f = f.unwrap().path();
-            std::fs::copy(&f, www.join(f.file_name().unwrap())).unwrap();
+    fn start(
+        backend: Backend,
+        dsn: &str,
+        order: RequestOrder,
+        debug: bool,
+        extra_ini: &[(&str, &str)],
+    ) -> Gate {
+        let mut setup = Setup::new(backend)
+            .with_extension()
+            .ini("tiki_tokens.dsn", dsn)
+            .ini("display_errors", "0")
+            .ini("log_errors", "1")
+            .workers(4);
+        if debug {
+            setup = setup.env("TIKI_TOKENS_GATE_DEBUG", "1");
         }
+        if let Some(value) = order.ini() {
+            setup = setup.ini("request_order", value);
+        }
+        for (name, value) in extra_ini {
+            setup = setup.ini(name, value);
+        }
+        let server = WebServer::start("request_binding", &setup);
+        let www = server.docroot();
+        install_token_site(www);
         std::fs::write(www.join("probe.php"), PROBE_PHP).unwrap();
         std::fs::write(www.join("vars.php"), VARS_PHP).unwrap();
-        let log = docroot.join("server.log");
-        let mut args: Vec<String> = vec![
-            "-n".into(),
-            "-d".into(),
-            format!("extension={}", extension().display()),
-            "-d".into(),
-            ini_arg("tiki_tokens.dsn", dsn),
-            "-d".into(),
-            "display_errors=0".into(),
-            "-d".into(),
-            "log_errors=1".into(),
-            "-d".into(),
-            ini_arg("error_log", log.to_str().unwrap()),
-        ];
-        if debug {
-            args.extend(["-d".into(), "tiki_tokens_gate.debug=1".into()]);
-        }
-        args.extend(order.args().iter().map(|s| (*s).to_string()));
-        args.extend(extra.iter().map(|s| (*s).to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let server = PhpServer::start(&args, docroot);
-        let origin = format!("http://127.0.0.1:{}", server.port());
+        let origin = server.origin();
         Gate {
-            _server: server,
-            log,
-            log_read: Cell::new(0),
+            server,
+            denials_read: Cell::new(0),
             origin,
         }
     }
@@ -134,18 +134,33 @@ impl Gate {
         format!("{}{path_and_query}", self.origin)
     }
 
-    /// The log lines written since the last call.
-    fn new_log(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let new = text.get(self.log_read.get()..).unwrap_or("").to_string();
-        self.log_read.set(text.len());
+    fn label(&self) -> &str {
+        self.server.label()
+    }
+
+    /// The denial lines the server logged since the last call. Taken from the log file that
+    /// holds the most of them (nginx + FPM may log PHP's messages in two files).
+    fn new_denials(&self) -> Vec<String> {
+        let text = self.server.log_text();
+        let lines: Vec<String> = text
+            .split("\n--- ")
+            .map(|file| {
+                file.lines()
+                    .filter(|l| l.contains("tiki-tokens: denied"))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .max_by_key(Vec::len)
+            .unwrap_or_default();
+        let new = lines.get(self.denials_read.get()..).unwrap_or(&[]).to_vec();
+        self.denials_read.set(lines.len());
         new
     }
 }
 
 /// curl with `args` (method, body, cookies) for `url`; no globbing, no path normalisation.
 fn curl(args: &[&str], url: &str) -> Reply {
-    let out = Command::new("curl")
+    let out = testkit::procs::command("curl")
         .args(["-s", "-g", "--path-as-is", "--max-time", "30", "-i"])
         .args(args)
         .arg(url)
@@ -182,11 +197,8 @@ fn curl(args: &[&str], url: &str) -> Reply {
 /// the server log (a denial's reason must be logged, a grant must log no denial).
 fn outcome(gate: &Gate, args: &[&str], url: &str) -> String {
     let reply = curl(args, url);
-    let log = gate.new_log();
-    let denied_lines: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("tiki-tokens: denied"))
-        .collect();
+    let denied_lines = gate.new_denials();
+    let log = denied_lines.join("\n");
     let result = reply
         .result
         .unwrap_or_else(|| panic!("no X-Token-Result for {args:?} {url} ({})", reply.status));
@@ -265,22 +277,12 @@ struct Minted {
 }
 
 fn mint_all(store: &Store, gate: &Gate) -> Minted {
-    let page = mint_url(
-        store,
-        &gate.url("/www/tiki-index.php?page=Home"),
-        200,
-        false,
-    );
-    let other = mint_url(
-        store,
-        &gate.url("/www/tiki-index.php?page=Other"),
-        10,
-        false,
-    );
+    let page = mint_url(store, &gate.url("/tiki-index.php?page=Home"), 200, false);
+    let other = mint_url(store, &gate.url("/tiki-index.php?page=Other"), 10, false);
     let token_of = |url: &str| url.rsplit_once("TOKEN=").unwrap().1.to_string();
     let upload = store
         .create(
-            b"/www/tiki-upload_file.php",
+            b"/tiki-upload_file.php",
             &params(&[("galleryId", "5")]),
             &["Registered".into()],
             &options(50, false),
@@ -289,12 +291,7 @@ fn mint_all(store: &Store, gate: &Gate) -> Minted {
     Minted {
         page_token: token_of(&page),
         other_token: token_of(&other),
-        posted: mint_url(
-            store,
-            &gate.url("/www/tiki-index.php?page=Posted"),
-            50,
-            true,
-        ),
+        posted: mint_url(store, &gate.url("/tiki-index.php?page=Posted"), 50, true),
         upload_token: upload.token,
         page,
     }
@@ -309,7 +306,7 @@ fn cases(gate: &Gate, m: &Minted, cookies: bool) -> Vec<(String, Vec<String>, St
             "granted".to_string()
         }
     };
-    let upload = gate.url("/www/tiki-upload_file.php");
+    let upload = gate.url("/tiki-upload_file.php");
     let upload_q = format!("{upload}?TOKEN={}", m.upload_token);
     let mut dropped = m.page.clone();
     dropped.push_str(&"&=x".repeat(998));
@@ -317,7 +314,7 @@ fn cases(gate: &Gate, m: &Minted, cookies: bool) -> Vec<(String, Vec<String>, St
     dropped.push_str("&page=Evil");
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_string()).collect::<Vec<_>>();
     let t = &m.page_token;
-    let home = gate.url("/www/tiki-index.php?page=Home");
+    let home = gate.url("/tiki-index.php?page=Home");
     vec![
         ("plain GET".into(), s(&[]), m.page.clone(), "granted".into()),
         ("HEAD".into(), s(&["-I"]), m.page.clone(), "granted".into()),
@@ -482,7 +479,7 @@ fn cases(gate: &Gate, m: &Minted, cookies: bool) -> Vec<(String, Vec<String>, St
                 "--data",
                 &format!("TOKEN={}", m.posted.rsplit_once("TOKEN=").unwrap().1),
             ]),
-            gate.url("/www/tiki-index.php?page=Posted"),
+            gate.url("/tiki-index.php?page=Posted"),
             "denied token_not_in_query".into(),
         ),
         (
@@ -494,31 +491,41 @@ fn cases(gate: &Gate, m: &Minted, cookies: bool) -> Vec<(String, Vec<String>, St
     ]
 }
 
-/// Runs every case on a gate with `order`; prints the table for the record.
+/// Runs every case on each web server with `order`; prints the table for the record.
 fn every_case(order: RequestOrder) {
-    let dsn = trunk_database(&format!("binding_{order:?}"));
-    let gate = Gate::start(&dsn, order, true, &[]);
-    let store = store(&dsn);
-    let minted = mint_all(&store, &gate);
     let mut failures = Vec::new();
-    let cookies = order == RequestOrder::Unset;
-    for (what, args, url, expected) in cases(&gate, &minted, cookies) {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let got = outcome(&gate, &args, &url);
-        println!("request_order {order:?}: {what:<62} -> {got}");
-        if got != expected {
-            failures.push(format!("{what}: expected {expected}, got {got}"));
+    for backend in backends() {
+        let dsn = trunk_database(&format!("binding_{order:?}_{}", backend.name()));
+        let gate = Gate::start(backend, &dsn, order, true, &[]);
+        let store = store(&dsn);
+        let minted = mint_all(&store, &gate);
+        let cookies = order == RequestOrder::Unset;
+        for (what, args, url, expected) in cases(&gate, &minted, cookies) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let got = outcome(&gate, &args, &url);
+            println!(
+                "{} request_order {order:?}: {what:<62} -> {got}",
+                gate.label()
+            );
+            if got != expected {
+                failures.push(format!(
+                    "{}: {what}: expected {expected}, got {got}",
+                    gate.label()
+                ));
+            }
+        }
+        if failures.is_empty() {
+            exactly_n(&gate, &store, &dsn);
         }
     }
     assert!(failures.is_empty(), "{order:?}:\n{}", failures.join("\n"));
-    exactly_n(&gate, &store, &dsn);
 }
 
 /// N hits grant exactly N of 16 parallel GETs while 8 POSTs are denied; the POSTs consume
 /// nothing.
 fn exactly_n(gate: &Gate, store: &Store, dsn: &str) {
     const N: i64 = 3;
-    let url = mint_url(store, &gate.url("/www/tiki-index.php?page=Race"), N, false);
+    let url = mint_url(store, &gate.url("/tiki-index.php?page=Race"), N, false);
     let hits = || -> i64 {
         query_value(
             dsn,
@@ -561,18 +568,22 @@ fn exactly_n(gate: &Gate, store: &Store, dsn: &str) {
         (granted, denied_posts)
     };
     assert_eq!(run(0, 8), (0, 8));
-    assert_eq!(
-        gate.new_log().matches("(method_not_allowed: ").count(),
-        8,
-        "every denied POST is logged with its reason"
+    let logged = gate.new_denials();
+    assert!(
+        logged.len() == 8 && logged.iter().all(|l| l.contains("(method_not_allowed: ")),
+        "{}: every denied POST is logged with its reason: {logged:?}",
+        gate.label()
     );
     assert_eq!(hits(), N, "8 denied POSTs consumed hits");
     let (granted, posts) = run(16, 8);
-    println!("exactly N: {granted} of 16 parallel GETs granted with N = {N}, {posts} POSTs denied");
+    println!(
+        "{}: exactly N: {granted} of 16 parallel GETs granted with N = {N}, {posts} POSTs denied",
+        gate.label()
+    );
     assert_eq!(granted, usize::try_from(N).unwrap());
     assert_eq!(hits(), 0);
     assert_eq!(curl(&[], &url).result.as_deref(), Some("denied exhausted"));
-    gate.new_log();
+    gate.new_denials();
 }
 
 #[test]
@@ -589,46 +600,65 @@ fn every_bypass_denied_under_request_order_gp() {
 /// 8.2.36, measured), so Tiki's perms.php sees no TOKEN at all, and cookies reach nothing.
 #[test]
 fn request_order_set_empty_leaves_request_empty() {
-    let dsn = trunk_database("binding_empty");
-    let gate = Gate::start(&dsn, RequestOrder::Empty, true, &[]);
-    let store = store(&dsn);
-    let url = mint_url(&store, &gate.url("/www/probe.php?page=Home"), 10, false);
-    let probe = curl(&["-b", "page=Evil; TOKEN=zz"], &url);
-    assert_eq!(probe.result.as_deref(), Some("granted"), "{}", probe.body);
-    assert!(probe.body.contains(r#""request":[]"#), "{}", probe.body);
-    let page = mint_url(
-        &store,
-        &gate.url("/www/tiki-index.php?page=Home"),
-        10,
-        false,
-    );
-    assert_eq!(curl(&[], &page).result.as_deref(), Some("none"));
+    for backend in backends() {
+        let dsn = trunk_database(&format!("binding_empty_{}", backend.name()));
+        let gate = Gate::start(backend, &dsn, RequestOrder::Empty, true, &[]);
+        let label = gate.label();
+        let store = store(&dsn);
+        let url = mint_url(&store, &gate.url("/probe.php?page=Home"), 10, false);
+        let probe = curl(&["-b", "page=Evil; TOKEN=zz"], &url);
+        assert_eq!(
+            probe.result.as_deref(),
+            Some("granted"),
+            "{label}: {}",
+            probe.body
+        );
+        assert!(
+            probe.body.contains(r#""request":[]"#),
+            "{label}: {}",
+            probe.body
+        );
+        let page = mint_url(&store, &gate.url("/tiki-index.php?page=Home"), 10, false);
+        assert_eq!(curl(&[], &page).result.as_deref(), Some("none"), "{label}");
+    }
 }
 
 /// The gate tells a visitor nothing: no header, the one message; the reason is in the log.
 #[test]
 fn the_gate_tells_visitors_nothing() {
-    let dsn = trunk_database("binding_quiet");
-    let gate = Gate::start(&dsn, RequestOrder::Unset, false, &[]);
-    let store = store(&dsn);
-    let url = mint_url(
-        &store,
-        &gate.url("/www/tiki-index.php?page=Home"),
-        10,
-        false,
-    );
-    let granted = curl(&[], &url);
-    assert_eq!((granted.status, granted.result), (200, None));
-    assert!(granted.body.starts_with("granted"), "{}", granted.body);
-    for (args, reason) in [
-        (&["--data", "page=SecretPage"][..], "method_not_allowed"),
-        (&["-b", "page=Evil"], "cookie_override"),
-    ] {
-        let denied = curl(args, &url);
-        assert_eq!((denied.status, denied.result), (403, None), "{args:?}");
-        assert_eq!(denied.body, "Your access to this page has expired\n");
-        let log = gate.new_log();
-        assert!(log.contains(&format!("({reason}: ")), "{log}");
+    for backend in backends() {
+        let dsn = trunk_database(&format!("binding_quiet_{}", backend.name()));
+        let gate = Gate::start(backend, &dsn, RequestOrder::Unset, false, &[]);
+        let label = gate.label();
+        let store = store(&dsn);
+        let url = mint_url(&store, &gate.url("/tiki-index.php?page=Home"), 10, false);
+        let granted = curl(&[], &url);
+        assert_eq!((granted.status, granted.result), (200, None), "{label}");
+        assert!(
+            granted.body.starts_with("granted"),
+            "{label}: {}",
+            granted.body
+        );
+        for (args, reason) in [
+            (&["--data", "page=SecretPage"][..], "method_not_allowed"),
+            (&["-b", "page=Evil"], "cookie_override"),
+        ] {
+            let denied = curl(args, &url);
+            assert_eq!(
+                (denied.status, denied.result),
+                (403, None),
+                "{label} {args:?}"
+            );
+            assert_eq!(
+                denied.body, "Your access to this page has expired\n",
+                "{label}"
+            );
+            let log = gate.new_denials();
+            assert!(
+                log.len() == 1 && log[0].contains(&format!("({reason}: ")),
+                "{label}: {log:?}"
+            );
+        }
     }
 }
 
@@ -639,16 +669,18 @@ fn the_gate_tells_visitors_nothing() {
 #[test]
 fn php_counts_query_variables_as_we_do() {
     let dsn = trunk_database("binding_vars");
-    for separators in ["&", "&;"] {
-        let extra = ["-d", "max_input_vars=20", "-d"];
-        let sep_arg = ini_arg("arg_separator.input", separators);
-        let extra: Vec<&str> = extra.iter().copied().chain([sep_arg.as_str()]).collect();
-        let gate = Gate::start(&dsn, RequestOrder::Gp, true, &extra);
+    for (backend, separators) in backends().into_iter().flat_map(|b| [(b, "&"), (b, "&;")]) {
+        let extra = [
+            ("max_input_vars", "20"),
+            ("arg_separator.input", separators),
+        ];
+        let gate = Gate::start(backend, &dsn, RequestOrder::Gp, true, &extra);
+        let label = gate.label();
         let mut seed = 0x2545_f491_u64 + separators.len() as u64;
         let mut dropped = 0;
         for _ in 0..150 {
             let query = generated_query(&mut seed, separators.as_bytes());
-            let reply = curl(&[], &gate.url(&format!("/www/vars.php?{query}")));
+            let reply = curl(&[], &gate.url(&format!("/vars.php?{query}")));
             let ours = query_vars_dropped(query.as_bytes(), separators.as_bytes(), 20);
             let expected = format!(
                 r#"{{"warned":{ours},"last":{},"reason":"{}"}}"#,
@@ -659,10 +691,12 @@ fn php_counts_query_variables_as_we_do() {
                     "token_not_in_query"
                 }
             );
-            assert_eq!(reply.body, expected, "{separators:?} {query}");
+            assert_eq!(reply.body, expected, "{label} {separators:?} {query}");
             dropped += usize::from(ours);
         }
-        println!("separators {separators:?}: 150 queries, {dropped} over max_input_vars = 20");
+        println!(
+            "{label}: separators {separators:?}: 150 queries, {dropped} over max_input_vars = 20"
+        );
         assert!(
             dropped > 20 && dropped < 130,
             "both sides of the limit: {dropped}"

@@ -3,20 +3,19 @@
 //! `N passed, 0 failed`. Plus: the IDE stubs match the loaded extension (reflection), and
 //! `phpinfo()` shows neither the DSN password nor the signing secret.
 
-mod common;
-
-use common::{db, ext};
 use std::collections::BTreeSet;
 use std::time::Duration;
+use testkit::web::{Backend, Setup, WebServer};
+use testkit::{db, ext};
 
 /// Runs `php/tests/<file>` and checks its closing line.
 fn run_php_test(file: &str) {
     let dsn = db::fresh_database(&format!("php_{}", file.trim_end_matches(".php")));
-    let repo = ext::repo();
+    let repo = testkit::repo();
     let path = repo.join("php/tests").join(file);
     let repo_text = repo.to_str().expect("UTF-8 repository path");
     let extension = ext::extension();
-    let run = ext::run_php_test_file(
+    let run = ext::run_test_file(
         &path,
         &[("tiki_tokens.dsn", &dsn)],
         &[
@@ -82,7 +81,7 @@ macro_rules! php_test_files {
         #[test]
         fn every_php_test_file_is_run() {
             let listed: BTreeSet<&str> = [$($file),*].into_iter().collect();
-            let on_disk: BTreeSet<String> = std::fs::read_dir(ext::repo().join("php/tests"))
+            let on_disk: BTreeSet<String> = std::fs::read_dir(testkit::repo().join("php/tests"))
                 .expect("php/tests")
                 .filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -102,18 +101,19 @@ php_test_files! {
     auth_tokens_in_tiki => "auth_tokens_in_tiki.php",
     secrets => "secrets.php",
     fuzz_boundary => "fuzz_boundary.php",
+    live_site => "live_site.php",
 }
 
 /// One line per class, method, parameter, property and function, as PHP's reflection sees them,
 /// either of the loaded extension or of the stub file (loaded without the extension).
 fn reflect(of_stub: bool) -> BTreeSet<String> {
-    let script = ext::repo().join("php/tests/lib/reflect.php");
-    let stub = ext::repo().join("php/stubs/tiki_tokens.stub.php");
+    let script = testkit::repo().join("php/tests/lib/reflect.php");
+    let stub = testkit::repo().join("php/stubs/tiki_tokens.stub.php");
     let script = script.to_str().expect("UTF-8 path");
     let stub = stub.to_str().expect("UTF-8 path");
     let run = if of_stub {
         // Without the extension: the stub declares the classes itself.
-        let out = std::process::Command::new("php")
+        let out = testkit::php::command()
             .args(["-n", script, "stub", stub])
             .output()
             .expect("run php");
@@ -123,7 +123,7 @@ fn reflect(of_stub: bool) -> BTreeSet<String> {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     } else {
-        ext::run_php(&[script, "ext"], &[], &[], Duration::from_secs(60))
+        ext::run(&[script, "ext"], &[], &[], Duration::from_secs(60))
     };
     assert!(
         run.status.success(),
@@ -187,7 +187,7 @@ fn phpinfo_shows_neither_password_nor_secret() {
     let in_query = format!("{dsn}{sep}password={PASSWORD}");
     for (bad, masked) in [(&with_password, "root:***@"), (&in_query, "password=***")] {
         for args in [&["--ri", "tiki_tokens"][..], &["-i"][..]] {
-            let run = ext::run_php(
+            let run = ext::run(
                 args,
                 &[("tiki_tokens.dsn", bad)],
                 &[],
@@ -215,7 +215,7 @@ fn phpinfo_shows_neither_password_nor_secret() {
 
     // A working DSN: the scheme is shown, the secret is not.
     for args in [&["--ri", "tiki_tokens"][..], &["-i"][..]] {
-        let run = ext::run_php(
+        let run = ext::run(
             args,
             &[("tiki_tokens.dsn", &dsn)],
             &[],
@@ -240,7 +240,7 @@ fn phpinfo_shows_neither_password_nor_secret() {
     // Tiki 24's table: legacy tokens and the loud warning.
     let legacy = db::fresh_database("phpinfo_legacy");
     db::run_sql(&legacy, db::TIKI24_SQL);
-    let run = ext::run_php(
+    let run = ext::run(
         &["--ri", "tiki_tokens"],
         &[("tiki_tokens.dsn", &legacy)],
         &[],
@@ -275,7 +275,7 @@ fn phpinfo_never_shows_the_password_of_an_unparsable_dsn() {
         ),
     ] {
         for args in [&["--ri", "tiki_tokens"][..], &["-i"][..]] {
-            let run = ext::run_php(
+            let run = ext::run(
                 args,
                 &[("tiki_tokens.dsn", dsn)],
                 &[],
@@ -295,35 +295,6 @@ fn phpinfo_never_shows_the_password_of_an_unparsable_dsn() {
             }
         }
     }
-}
-
-/// Kills the PHP built-in web server when the test ends, however it ends.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One GET through a plain TCP connection; the response body.
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to php -S");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    // One write: `write!` on a raw stream sends each piece of the format as its own segment, and
-    // php -S, reading a request cut after "GET ", answers "Malformed HTTP request" and closes
-    // (the cause of this test's rare empty responses under load).
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, body)| body.to_string())
 }
 
 /// The ids of the server connections open on `db`.
@@ -356,51 +327,26 @@ fn one_pool_per_process_across_requests() {
         .expect("db name")
         .to_string();
 
-    let root = std::env::temp_dir().join(format!("tiki-tokens-pool-{}", std::process::id()));
-    std::fs::create_dir_all(&root).expect("docroot");
+    let setup = Setup::new(Backend::PhpBuiltin)
+        .with_extension()
+        .ini("tiki_tokens.dsn", &dsn);
+    let mut server = WebServer::start("pool_reuse", &setup);
     std::fs::write(
-        root.join("index.php"),
+        server.docroot().join("index.php"),
         "<?php $s = new TikiTokens\\Store(); \
          $r = $s->lookup('e2990f7983b7b6c46b3987536aa38d32', 'tiki-index.php', []); \
          echo get_class($r), ' ', getmypid();",
     )
     .expect("index.php");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = std::process::Command::new("php")
-        .args(["-n", "-d"])
-        .arg(format!("extension={}", ext::extension().display()))
-        .arg("-d")
-        .arg(ext::ini_arg("tiki_tokens.dsn", &dsn))
-        .arg("-S")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-t")
-        .arg(&root)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(root.join("server.log")).expect("server log"))
-        .spawn()
-        .expect("php -S");
-    let mut server = Server(child);
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "php -S did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 
     let mut seen: Option<(String, BTreeSet<u64>)> = None;
     for i in 0..5 {
-        let body = http_get(port, "/index.php");
+        let body = String::from_utf8_lossy(&server.get(b"/index.php").body).into_owned();
         let (class, pid) = body.split_once(' ').unwrap_or_else(|| {
             // Say whether php -S died (a crash would be a bug of the extension) and what it logged.
             std::thread::sleep(Duration::from_millis(200));
-            let status = server.0.try_wait();
-            let log = std::fs::read_to_string(root.join("server.log")).unwrap_or_default();
+            let status = server.exited();
+            let log = server.log_text();
             panic!("request {i}: {body:?}; php -S status {status:?}; its log:\n{log}")
         });
         assert_eq!(class, "TikiTokens\\Grant", "request {i}: {body}");
@@ -423,5 +369,4 @@ fn one_pool_per_process_across_requests() {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&root);
 }

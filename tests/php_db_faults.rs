@@ -5,14 +5,12 @@
 //! timeouts, never a grant without consuming its hit; the same process recovers once the fault
 //! is gone. Measured times are printed.
 
-mod common;
-
-use common::db::{self, OwnServer};
-use common::ext;
 use mysql::prelude::Queryable;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
+use testkit::db::{self, OwnServer};
+use testkit::ext;
 
 /// The PHP process and its pipes; killed when dropped.
 struct Driver {
@@ -23,11 +21,11 @@ struct Driver {
 
 impl Driver {
     fn start(dsn: &str) -> Self {
-        let script = ext::repo().join("php/tests/lib/fault_driver.php");
-        let mut child = Command::new("php")
+        let script = testkit::repo().join("php/tests/lib/fault_driver.php");
+        let mut child = testkit::php::command()
             .arg("-n")
             .arg("-d")
-            .arg(format!("extension={}", ext::extension().display()))
+            .arg(ext::extension_ini())
             .arg(script)
             .arg(dsn)
             .stdin(Stdio::piped())

@@ -10,12 +10,13 @@
 //!   `tests/data/expected-deviations.txt`; an unlisted deviation fails the test, and so does a
 //!   listed one that no longer happens.
 
-mod common;
-
-use common::php::{PhpServer, as_array, run_php_with, unserialize, unserialize_many};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use testkit::php::eval_with;
+use testkit::rng::Rng;
+use testkit::value::{as_array, unserialize, unserialize_many};
+use testkit::web::{Backend, Setup, WebServer};
 use tiki_tokens::canon::path::entry_from_url_path;
 use tiki_tokens::canon::query::{QueryLimits, parse_query};
 use tiki_tokens::canon::url::{request_target, split_url};
@@ -60,9 +61,12 @@ fn php_is_the_oracle() {
     let mut deviations = Vec::new();
     let cli = compare_cli(&queries, &mut deviations);
 
-    let docroot = PhpServer::temp_docroot("oracle");
+    let server = WebServer::start(
+        "oracle",
+        &Setup::new(Backend::PhpBuiltin).ini("display_errors", "0"),
+    );
+    let docroot = server.docroot().to_path_buf();
     write_script(&docroot, b"/o.php");
-    let server = PhpServer::start(&["-n", "-d", "display_errors=0"], docroot.clone());
     let mut http = 0;
     let mut too_long = 0;
     for case in &queries {
@@ -139,7 +143,7 @@ fn compare_cli(queries: &[Case], deviations: &mut Vec<Deviation>) -> usize {
             echo serialize($r);
         }
     "#;
-    let out = run_php_with(&["-n", "-d", "display_errors=0"], code, &input);
+    let out = eval_with(&["-n", "-d", "display_errors=0"], code, &input);
     let results = unserialize_many(&out);
     assert_eq!(results.len(), queries.len(), "one result per query");
     for (q, php) in queries.iter().zip(results) {
@@ -160,7 +164,7 @@ fn compare_cli(queries: &[Case], deviations: &mut Vec<Deviation>) -> usize {
 // HTTP: $_GET and PHP_SELF from the built-in web server
 
 /// `None` when the request would be too long for the server.
-fn compare_http_query(server: &PhpServer, q: &Case, deviations: &mut Vec<Deviation>) -> Option<()> {
+fn compare_http_query(server: &WebServer, q: &Case, deviations: &mut Vec<Deviation>) -> Option<()> {
     let mut target = b"/o.php?".to_vec();
     target.extend(wire(&q.bytes, b"#"));
     if target.len() > MAX_REQUEST {
@@ -181,7 +185,7 @@ fn compare_http_query(server: &PhpServer, q: &Case, deviations: &mut Vec<Deviati
 }
 
 fn compare_http_paths(
-    server: &PhpServer,
+    server: &WebServer,
     docroot: &Path,
     paths: &[Case],
     deviations: &mut Vec<Deviation>,
@@ -221,7 +225,7 @@ fn compare_http_paths(
 }
 
 fn compare_http_urls(
-    server: &PhpServer,
+    server: &WebServer,
     docroot: &Path,
     urls: &[Case],
     deviations: &mut Vec<Deviation>,
@@ -283,7 +287,7 @@ fn compare_http_urls(
 }
 
 /// `(PHP_SELF, $_GET)` for a request, or why there is none.
-fn fetch(server: &PhpServer, target: &[u8]) -> Result<(Vec<u8>, PhpArray), String> {
+fn fetch(server: &WebServer, target: &[u8]) -> Result<(Vec<u8>, PhpArray), String> {
     let resp = server.get(target);
     if resp.status != 200 {
         return Err(format!("HTTP status {}", resp.status));
@@ -360,6 +364,207 @@ fn write_script(docroot: &Path, entry: &[u8]) {
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
     }
     std::fs::write(&file, ECHO_SCRIPT).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same HTTP requests through Apache (mod_php) and nginx + PHP-FPM, compared with php -S
+
+/// One HTTP request of `php_is_the_oracle`: its suite and label (as in
+/// expected-deviations.txt), the scripts to put in place just before it, and its target.
+struct Request {
+    suite: &'static str,
+    label: String,
+    scripts: Vec<Vec<u8>>,
+    target: Vec<u8>,
+}
+
+/// Every HTTP request `php_is_the_oracle` sends, built as it builds them and in its order
+/// (the echo script `/o.php` first, every path's script before the first path, each URL's
+/// scripts just before it).
+fn http_requests(queries: &[Case], paths: &[Case], urls: &[Case]) -> Vec<Request> {
+    let mut out = Vec::new();
+    let mut first_scripts = vec![b"/o.php".to_vec()];
+    for q in queries {
+        let mut target = b"/o.php?".to_vec();
+        target.extend(wire(&q.bytes, b"#"));
+        if target.len() <= MAX_REQUEST {
+            out.push(Request {
+                suite: "http-query",
+                label: q.label.clone(),
+                scripts: std::mem::take(&mut first_scripts),
+                target,
+            });
+        }
+    }
+    let mut path_scripts: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|p| entry_from_url_path(&p.bytes))
+        .collect();
+    for p in paths {
+        out.push(Request {
+            suite: "http-path",
+            label: p.label.clone(),
+            scripts: std::mem::take(&mut path_scripts),
+            target: wire(&p.bytes, b"?#"),
+        });
+    }
+    for u in urls {
+        let Ok(split) = split_url(&u.bytes) else {
+            continue;
+        };
+        let normalised = request_target(&u.bytes).expect("split_url accepted it");
+        out.push(Request {
+            suite: "http-url",
+            label: u.label.clone(),
+            scripts: vec![split.entry.clone()],
+            target: normalised.clone().into_bytes(),
+        });
+        if let Some(raw) = raw_target(&u.bytes)
+            && raw.iter().all(|&b| (0x21..0x7f).contains(&b))
+            && raw != normalised.as_bytes()
+        {
+            let raw_path = raw.split(|&b| b == b'?').next().unwrap_or_default();
+            out.push(Request {
+                suite: "http-url-raw",
+                label: u.label.clone(),
+                scripts: vec![entry_from_url_path(raw_path)],
+                target: raw,
+            });
+        }
+    }
+    out
+}
+
+/// What `server` answers to each request (its scripts put in place first).
+fn answers(server: &WebServer, requests: &[Request]) -> Vec<Result<(Vec<u8>, PhpArray), String>> {
+    requests
+        .iter()
+        .map(|r| {
+            for entry in &r.scripts {
+                write_script(server.docroot(), entry);
+            }
+            fetch(server, &r.target)
+        })
+        .collect()
+}
+
+/// `server-differences.txt`: `server<TAB>suite<TAB>label<TAB>reason` lines.
+fn load_server_differences() -> BTreeMap<(String, String, String), String> {
+    let path = format!("{DATA}/server-differences.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let mut map = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.splitn(4, '\t').collect();
+        let [server, suite, label, reason] = parts[..] else {
+            panic!(
+                "{path}:{}: expected server<TAB>suite<TAB>label<TAB>reason",
+                n + 1
+            );
+        };
+        assert!(!reason.trim().is_empty(), "{path}:{}: give a reason", n + 1);
+        map.insert((server.into(), suite.into(), label.into()), reason.into());
+    }
+    map
+}
+
+/// The HTTP requests of `php_is_the_oracle` (queries, paths, URLs) through Apache with mod_php
+/// and nginx with PHP-FPM (each serving the same echo script; no rewriting): `PHP_SELF` and
+/// `$_GET` (or the HTTP status when there is no answer) must be what `php -S` gives, except
+/// the differences listed per server in `tests/data/server-differences.txt`, each with its
+/// reason; an unlisted difference fails, and so does a listed one that no longer happens.
+/// A server is skipped only when its programs are missing, with the reason printed.
+#[test]
+fn apache_and_nginx_answer_as_php_s() {
+    let mut queries = load_corpus("query-corpus.txt");
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let generated = env("PHP_ORACLE_GENERATED").map_or(GENERATED, |n| n as usize);
+    queries.extend(generate_queries(
+        generated,
+        env("PHP_ORACLE_SEED").unwrap_or(SEED),
+    ));
+    let requests = http_requests(
+        &queries,
+        &load_corpus("path-corpus.txt"),
+        &load_corpus("url-corpus.txt"),
+    );
+    let setup = |b| Setup::new(b).ini("display_errors", "0").workers(2);
+    let reference = answers(
+        &WebServer::start("servers", &setup(Backend::PhpBuiltin)),
+        &requests,
+    );
+    let expected = load_server_differences();
+    let mut found = BTreeMap::new();
+    let mut compared = Vec::new();
+    for backend in [Backend::Apache, Backend::NginxFpm] {
+        if let Some(why) = backend.missing() {
+            println!("SKIPPED {}: {why}", backend.name());
+            eprintln!("SKIPPED {}: {why}", backend.name());
+            continue;
+        }
+        let server = WebServer::start("servers", &setup(backend));
+        let got = answers(&server, &requests);
+        let mut same = 0;
+        for ((r, theirs), ours) in requests.iter().zip(&got).zip(&reference) {
+            let agree = match (theirs, ours) {
+                (Ok((s1, g1)), Ok((s2, g2))) => s1 == s2 && same_array(g1, g2),
+                (Err(e1), Err(e2)) => e1 == e2,
+                _ => false,
+            };
+            if agree {
+                same += 1;
+                continue;
+            }
+            let show = |a: &Result<(Vec<u8>, PhpArray), String>| match a {
+                Ok((s, g)) => format!("PHP_SELF {} $_GET {}", show_bytes(s), show_array(g)),
+                Err(e) => e.clone(),
+            };
+            let detail = format!(
+                "target {}\n    {}: {}\n    php -S: {}",
+                show_bytes(&r.target),
+                server.label(),
+                show(theirs),
+                show(ours)
+            );
+            found.insert(
+                (
+                    server.label().to_owned(),
+                    r.suite.to_owned(),
+                    r.label.clone(),
+                ),
+                detail,
+            );
+        }
+        println!(
+            "servers: {} answered {same} of {} requests as php -S, {} differently",
+            server.label(),
+            requests.len(),
+            requests.len() - same
+        );
+        compared.push(server.label().to_owned());
+    }
+    let mut report = String::new();
+    for (key, detail) in &found {
+        if !expected.contains_key(key) {
+            let _ = writeln!(
+                report,
+                "UNEXPECTED [{}] [{}] {}\n    {detail}",
+                key.0, key.1, key.2
+            );
+        }
+    }
+    for key in expected.keys() {
+        if compared.contains(&key.0) && !found.contains_key(key) {
+            let _ = writeln!(
+                report,
+                "NO LONGER DIFFERS [{}] [{}] {}: remove it from server-differences.txt",
+                key.0, key.1, key.2
+            );
+        }
+    }
+    assert!(report.is_empty(), "servers differ from php -S:\n{report}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -542,28 +747,6 @@ fn load_expected() -> BTreeMap<(String, String), String> {
 // ---------------------------------------------------------------------------------------------
 // Generated queries
 
-/// SplitMix64: tiny, fixed, and so the same on every machine and every `rand` version.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap_or(0)
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
-        items[self.below(items.len())]
-    }
-}
-
 const NAME_ATOMS: &[&[u8]] = &[
     b"a",
     b"a",
@@ -739,15 +922,15 @@ fn generate_queries(n: usize, seed: u64) -> Vec<Case> {
 fn odd_query(rng: &mut Rng) -> Vec<u8> {
     let mut q = Vec::new();
     if rng.chance(10) {
-        q.extend_from_slice(rng.pick(SEPARATORS));
+        q.extend_from_slice(rng.pick_bytes(SEPARATORS));
     }
     let pairs = rng.below(9);
     for p in 0..pairs {
         if p > 0 {
-            q.extend_from_slice(rng.pick(SEPARATORS));
+            q.extend_from_slice(rng.pick_bytes(SEPARATORS));
         }
         for _ in 0..1 + rng.below(3) {
-            q.extend_from_slice(rng.pick(NAME_ATOMS));
+            q.extend_from_slice(rng.pick_bytes(NAME_ATOMS));
         }
         if rng.chance(45) {
             let depth = if rng.chance(5) {
@@ -757,24 +940,24 @@ fn odd_query(rng: &mut Rng) -> Vec<u8> {
             };
             for _ in 0..depth {
                 q.push(b'[');
-                q.extend_from_slice(rng.pick(KEY_ATOMS));
+                q.extend_from_slice(rng.pick_bytes(KEY_ATOMS));
                 if !rng.chance(7) {
                     q.push(b']');
                 }
             }
             if rng.chance(10) {
-                q.extend_from_slice(rng.pick(NAME_ATOMS));
+                q.extend_from_slice(rng.pick_bytes(NAME_ATOMS));
             }
         }
         if rng.chance(85) {
             q.push(b'=');
             for _ in 0..rng.below(4) {
-                q.extend_from_slice(rng.pick(VALUE_ATOMS));
+                q.extend_from_slice(rng.pick_bytes(VALUE_ATOMS));
             }
         }
     }
     if rng.chance(10) {
-        q.extend_from_slice(rng.pick(SEPARATORS));
+        q.extend_from_slice(rng.pick_bytes(SEPARATORS));
     }
     q
 }
@@ -785,9 +968,9 @@ fn tiki_query(rng: &mut Rng) -> Vec<u8> {
         if p > 0 {
             q.push(b'&');
         }
-        q.extend_from_slice(rng.pick(TIKI_NAMES));
+        q.extend_from_slice(rng.pick_bytes(TIKI_NAMES));
         q.push(b'=');
-        q.extend_from_slice(rng.pick(TIKI_VALUES));
+        q.extend_from_slice(rng.pick_bytes(TIKI_VALUES));
     }
     q
 }

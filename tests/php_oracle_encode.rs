@@ -7,43 +7,15 @@
 //! labels listed in [`EXPECTED_DEVIATIONS`] (like rust-url's expected failures: a listed case
 //! that starts to agree fails the test too, so the list never goes stale). Goal: empty.
 
-// Only the PHP half of the shared harness: these tests need no database.
-#[allow(dead_code)]
-#[path = "common/php.rs"]
-mod php;
-
-use php::{identical, run_php, serialize, serialize_strings, unserialize};
+use testkit::php;
+use testkit::rng::Rng;
+use testkit::value::{identical, serialize, serialize_strings, unserialize};
 use tiki_tokens::canon::http_query::build_query;
 use tiki_tokens::canon::json::{decode, encode_params, encode_value};
 use tiki_tokens::canon::{Key, PhpArray, Value};
 
 /// Case labels known to differ from PHP, with the reason. Empty: no known deviation.
 const EXPECTED_DEVIATIONS: &[(&str, &str)] = &[];
-
-/// SplitMix64: tiny, seedable, and stable across crate versions (unlike `StdRng`).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n as u64)).unwrap()
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-    fn pick_bytes(&mut self, items: &[&'static [u8]]) -> &'static [u8] {
-        items[self.below(items.len())]
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Generators
@@ -152,14 +124,14 @@ fn gen_float(rng: &mut Rng) -> f64 {
             f64::NEG_INFINITY,
         ]),
         1 => loop {
-            let f = f64::from_bits(rng.next());
+            let f = f64::from_bits(rng.next_u64());
             if f.is_finite() {
                 break f;
             }
         },
         2 => {
             // "Nice" decimals: n / 10^k and n * 10^k.
-            let n = (rng.next() % 1_000_000_000) as f64;
+            let n = (rng.next_u64() % 1_000_000_000) as f64;
             let k = i32::try_from(rng.below(30)).unwrap();
             if rng.chance(50) {
                 n / 10f64.powi(k)
@@ -167,7 +139,7 @@ fn gen_float(rng: &mut Rng) -> f64 {
                 n * 10f64.powi(k)
             }
         }
-        _ => (rng.next() >> 11) as f64 * if rng.chance(50) { 1.0 } else { -1.0 },
+        _ => (rng.next_u64() >> 11) as f64 * if rng.chance(50) { 1.0 } else { -1.0 },
     }
 }
 
@@ -396,7 +368,7 @@ fn trees_encode_like_php() {
     for t in &trees {
         all.push(t.clone());
     }
-    let answers = match unserialize(&run_php(TREES_PHP, &serialize(&Value::Array(all)))) {
+    let answers = match unserialize(&php::eval(TREES_PHP, &serialize(&Value::Array(all)))) {
         Value::Array(a) => a,
         other => panic!("PHP answered {other:?}"),
     };
@@ -684,7 +656,7 @@ fn texts_decode_like_php() {
     }
 
     let raw: Vec<&[u8]> = texts.iter().map(|(_, t)| t.as_slice()).collect();
-    let answers = match unserialize(&run_php(TEXTS_PHP, &serialize_strings(&raw))) {
+    let answers = match unserialize(&php::eval(TEXTS_PHP, &serialize_strings(&raw))) {
         Value::Array(a) => a,
         other => panic!("PHP answered {other:?}"),
     };
@@ -746,7 +718,7 @@ fn floats_print_like_php() {
     }
     // 15-digit integers ending in 5 (zend_dtoa's small-integer path).
     for _ in 0..500 {
-        let n = 10_000_000_000_000 + rng.next() % 90_000_000_000_000;
+        let n = 10_000_000_000_000 + rng.next_u64() % 90_000_000_000_000;
         #[allow(clippy::cast_precision_loss)]
         floats.push((n * 10 + 5) as f64);
     }
@@ -756,7 +728,7 @@ fn floats_print_like_php() {
         .enumerate()
         .map(|(i, v)| (Key::Int(i64::try_from(i).unwrap()), v))
         .collect();
-    let answers = match unserialize(&run_php(FLOATS_PHP, &serialize(&Value::Array(list)))) {
+    let answers = match unserialize(&php::eval(FLOATS_PHP, &serialize(&Value::Array(list)))) {
         Value::Array(a) => a,
         other => panic!("PHP answered {other:?}"),
     };

@@ -2,10 +2,8 @@
 //! `StoreConfig`, `Store`, `Secret`, and the errors of a store whose DSN holds a password
 //! (a closed port, a wrong password on the real test server).
 
-mod common;
-
-use common::db;
 use std::time::Duration;
+use testkit::db;
 use tiki_tokens::canon::Params;
 use tiki_tokens::store::{Store, StoreConfig};
 use tiki_tokens::token::Secret;

@@ -3,11 +3,9 @@
 //! every other answer Exhausted or LostRace, on MyISAM and InnoDB. And concurrent creates each
 //! get their own tokenId and value, all of which verify.
 
-mod common;
-
-use common::db::*;
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
+use testkit::db::*;
 use tiki_tokens::DenialReason;
 use tiki_tokens::canon::Params;
 use tiki_tokens::store::{CreateOptions, Store};

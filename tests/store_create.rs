@@ -2,9 +2,7 @@
 //! Tiki's own rules (MD5 in SQL, HMAC in real PHP), caps, column-width errors that write
 //! nothing, params no request can carry, cleanup of half-written rows, and `include_token`.
 
-mod common;
-
-use common::db::*;
+use testkit::db::*;
 use tiki_tokens::Error;
 use tiki_tokens::canon::query::{QueryLimits, parse_query};
 use tiki_tokens::canon::{Key, Params, PhpArray, Value, take_token};
@@ -131,12 +129,12 @@ fn create_then_lookup_on_every_table() {
             &format!("SELECT CONCAT(parameters, '\\n', `groups`) FROM tiki_auth_tokens WHERE tokenId = {}", c.token_id),
         )
         .unwrap();
-        let out = common::php::run_php(
+        let out = testkit::php::eval(
             "[$p, $g] = explode(\"\\n\", stream_get_contents(STDIN)); \
              echo serialize([json_decode($p, true), json_decode($g, true)]);",
             stored.as_bytes(),
         );
-        let back = common::php::as_array(common::php::unserialize(&out));
+        let back = testkit::value::as_array(testkit::value::unserialize(&out));
         assert_eq!(
             back.get(&Key::Int(0)),
             Some(&Value::Array(rich_params())),
@@ -366,7 +364,7 @@ fn too_wide_values_are_refused_before_anything_is_written() {
         assert_eq!(g.token_id, c.token_id);
         // The same long values fit trunk's wider columns.
         let dsn = table_database("widths_trunk", Variant::Trunk, engine);
-        let c = common::db::store(&dsn)
+        let c = testkit::db::store(&dsn)
             .create(
                 "a".repeat(51).as_bytes(),
                 &str_params(&[("q", &"x".repeat(250))]),
@@ -465,7 +463,7 @@ fn include_token_gives_a_url_that_matches() {
         assert!(out.ends_with(&format!("&TOKEN={}#frag", c.token)), "{out}");
         // The query is what PHP writes: http_build_query of what PHP parses from it.
         let query = out.split_once('?').unwrap().1.split_once('#').unwrap().0;
-        let php = common::php::run_php(
+        let php = testkit::php::eval(
             "parse_str(stream_get_contents(STDIN), $a); echo http_build_query($a, '', '&');",
             query.as_bytes(),
         );

@@ -6,11 +6,9 @@
 //! These tests start MariaDB servers of their own (`scripts/mariadb.sh` with its own
 //! directory): they stop and lock servers, which the shared test server must never see.
 
-mod common;
-
-use common::db::*;
 use mysql::prelude::Queryable;
 use std::time::{Duration, Instant};
+use testkit::db::*;
 use tiki_tokens::DenialReason;
 use tiki_tokens::canon::Params;
 use tiki_tokens::store::Store;

@@ -3,10 +3,8 @@
 //! Tiki's fixture, tokens minted by Tiki's own rules (MD5 in SQL as Tiki 24 does, HMAC in real
 //! PHP as trunk does), tampering, the expiry boundary, hits, every denial reason, malformed rows.
 
-mod common;
-
-use common::db::*;
 use std::time::Duration;
+use testkit::db::*;
 use tiki_tokens::canon::{Key, Params, PhpArray, Value};
 use tiki_tokens::store::{Grant, Store};
 use tiki_tokens::{Denial, DenialReason};
@@ -164,7 +162,7 @@ fn tiki24_minted_tokens_grant_with_exact_params() {
         assert!(g.create_user);
         assert_eq!(g.user_prefix, "_tok");
         // Expected name printed by PHP: sprintf('%s%06d', '_tok', $id * 531441 % 1000000).
-        let php_name = String::from_utf8(common::php::run_php(
+        let php_name = String::from_utf8(testkit::php::eval(
             &format!("printf('%s%06d', '_tok', {id} * 531441 % 1000000);"),
             b"",
         ))

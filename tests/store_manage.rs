@@ -2,9 +2,7 @@
 //! Tiki's migration (idempotent; old MD5 tokens keep working, new ones are signed), scheme
 //! info, schema errors, connection state, and `Debug` that never shows a password or secret.
 
-mod common;
-
-use common::db::*;
+use testkit::db::*;
 use tiki_tokens::canon::Params;
 use tiki_tokens::store::{CreateOptions, Store, StoreConfig};
 use tiki_tokens::token::{Scheme, Secret};
@@ -18,9 +16,9 @@ fn g(names: &[&str]) -> Vec<String> {
 fn php_temp_user(prefix: &str, id: i64) -> String {
     let code = format!(
         "printf('%s%06d', {}, {id} * 531441 % 1000000);",
-        common::php::php_literal(prefix.as_bytes())
+        testkit::value::php_literal(prefix.as_bytes())
     );
-    String::from_utf8(common::php::run_php(&code, b"")).unwrap()
+    String::from_utf8(testkit::php::eval(&code, b"")).unwrap()
 }
 
 fn ids(dsn: &str) -> Vec<i64> {
@@ -276,13 +274,16 @@ fn revoke_all_removes_everything() {
             },
         )
         .unwrap();
-    let mut users = s.revoke_all().unwrap();
+    let revoked = s.revoke_all().unwrap();
+    assert_eq!(revoked.count, 3, "three rows were revoked");
+    let mut users = revoked.temp_users;
     users.sort();
     let mut want = vec![php_temp_user("_token", a), php_temp_user("_p", c.token_id)];
     want.sort();
     assert_eq!(users, want);
     assert!(ids(&dsn).is_empty());
-    assert!(s.revoke_all().unwrap().is_empty());
+    let again = s.revoke_all().unwrap();
+    assert!(again.temp_users.is_empty() && again.count == 0);
 }
 
 #[test]
@@ -309,7 +310,8 @@ fn rotation_invalidates_signed_tokens_only() {
             s.lookup(signed.token.as_bytes(), b"x.php", &Params::new())
                 .is_ok()
         );
-        assert!(s.rotate_secret(false).unwrap().is_empty());
+        let kept = s.rotate_secret(false).unwrap();
+        assert!(kept.temp_users.is_empty() && kept.count == 0, "{kept:?}");
         let secret = stored_secret(&dsn).unwrap();
         assert_ne!(secret, TEST_SECRET);
         assert!(

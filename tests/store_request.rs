@@ -4,13 +4,11 @@
 //! where there is none, except for the upload script), the request-only rules deny before the
 //! row is read, and `Store::lookup` (no request) is unchanged.
 
-mod common;
-
-use common::db::*;
+use testkit::db::*;
 use tiki_tokens::DenialReason;
 use tiki_tokens::canon::Params;
 use tiki_tokens::request::RequestFacts;
-use tiki_tokens::store::{CreateOptions, Grant, PresentedToken, Store};
+use tiki_tokens::store::{CreateOptions, Grant, LookupRequest, PresentedToken, Store};
 
 const TABLES: [(Variant, Engine); 4] = [
     (Variant::Tiki24, Engine::MyIsam),
@@ -44,12 +42,14 @@ fn look(
     request: &RequestFacts,
 ) -> Result<Grant, DenialReason> {
     store
-        .lookup_request(
-            PresentedToken::Text(token.as_bytes()),
-            entry.as_bytes(),
-            Ok(params.clone()),
-            Some(request),
-        )
+        .lookup_request(LookupRequest {
+            token: PresentedToken::Text(token.as_bytes()),
+            entry: entry.as_bytes(),
+            params: Ok(params.clone()),
+            purge: None,
+            facts: Some(request),
+        })
+        .result
         .map_err(|d| d.reason)
 }
 

@@ -1,16 +1,12 @@
 //! What a lookup costs, measured by the server itself: the statements each kind of lookup sends
 //! (from MariaDB's general log of the store's own connection), the query plan of the lookup's
-//! SELECT (EXPLAIN of the very statement the store prepared: the index, never a scan), and the
-//! median latency over thousands of lookups. On servers of the tests' own (the general log is
-//! global), printed for the README.
+//! SELECT (EXPLAIN of the very statement the store prepared: the index, never a scan). On servers
+//! of the tests' own (the general log is global), printed for the README. The latency of a
+//! lookup is measured by `cargo bench --bench store` (benches/store.rs).
 
-mod common;
-
-use common::db::*;
 use mysql::prelude::Queryable;
-use std::time::{Duration, Instant};
+use testkit::db::*;
 use tiki_tokens::canon::Params;
-use tiki_tokens::store::Store;
 
 /// The store's connection ids: every connection to `db` but the inspecting one.
 fn store_threads(admin: &mut mysql::Conn, db: &str) -> Vec<u64> {
@@ -199,80 +195,4 @@ fn statements_per_lookup_and_the_query_plan() {
         );
     }
     admin.query_drop("SET GLOBAL general_log = 'OFF'").unwrap();
-}
-
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
-}
-
-#[test]
-fn lookup_latency() {
-    const N: usize = 5000;
-    let server = OwnServer::start("stats-latency");
-    for (variant, engine) in [
-        (Variant::Tiki24, Engine::MyIsam),
-        (Variant::Trunk, Engine::InnoDb),
-    ] {
-        let dsn = server.fresh_database(&format!("lat_{variant:?}_{engine:?}").to_lowercase());
-        create_table(&dsn, variant, engine);
-        for _ in 0..1000 {
-            insert_row(&dsn, &TikiRow::default());
-        }
-        exec(
-            &dsn,
-            "UPDATE tiki_auth_tokens SET token = MD5(CONCAT(tokenId, creation, timeout, entry, parameters, `groups`))",
-        );
-        let (_, unlimited) = tiki24_mint(
-            &dsn,
-            &TikiRow {
-                hits: -1,
-                timeout: -1,
-                ..TikiRow::default()
-            },
-        );
-        let limited_id = insert_row(
-            &dsn,
-            &TikiRow {
-                hits: 1_000_000,
-                timeout: -1,
-                ..TikiRow::default()
-            },
-        );
-        let limited = if variant == Variant::Tiki24 {
-            tiki24_sign(&dsn, limited_id)
-        } else {
-            trunk_sign(&dsn, limited_id, TEST_SECRET)
-        };
-        let mut cfg = store_config(&dsn);
-        cfg.max_hits = -1;
-        let s = Store::new(cfg).unwrap();
-        for (what, token) in [("unlimited hits", &unlimited), ("limited hits", &limited)] {
-            for _ in 0..100 {
-                s.lookup(token.as_bytes(), b"tiki-index.php", &Params::new())
-                    .unwrap();
-            }
-            let mut times = Vec::with_capacity(N);
-            for _ in 0..N {
-                let t = Instant::now();
-                let r = s.lookup(token.as_bytes(), b"tiki-index.php", &Params::new());
-                times.push(t.elapsed());
-                assert!(r.is_ok());
-            }
-            times.sort_unstable();
-            println!(
-                "{variant:?}/{engine:?}, {what} ({} token): {N} lookups, median {:?}, p90 {:?}, p99 {:?}",
-                if token.len() == 64 { "signed" } else { "MD5" },
-                percentile(&times, 50),
-                percentile(&times, 90),
-                percentile(&times, 99)
-            );
-            assert!(percentile(&times, 50) < Duration::from_millis(20));
-        }
-        let hits: i64 = query_value(
-            &dsn,
-            &format!("SELECT hits FROM tiki_auth_tokens WHERE tokenId = {limited_id}"),
-        )
-        .unwrap();
-        assert_eq!(hits, 1_000_000 - 100 - i64::try_from(N).unwrap());
-    }
 }

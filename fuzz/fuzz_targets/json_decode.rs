@@ -4,9 +4,9 @@
 //! `1.0` → `1`: no `JSON_PRESERVE_ZERO_FRACTION`) comes back as an int, as in PHP.
 #![no_main]
 
-mod common;
-
 use libfuzzer_sys::fuzz_target;
+use testkit::fuzzing::MAX_INPUT;
+use testkit::value::identical;
 use tiki_tokens::canon::Value;
 use tiki_tokens::canon::json::{decode, encode_value, php_float_repr};
 use tiki_tokens::canon::{PhpArray, Value as V};
@@ -35,12 +35,12 @@ fn has_infinite(v: &Value) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let data = &data[..data.len().min(common::MAX_INPUT)];
+    let data = &data[..data.len().min(MAX_INPUT)];
     if let Ok(v) = decode(data) {
         match encode_value(&v) {
             Ok(text) => {
                 let back = decode(text.as_bytes()).expect("our own JSON decodes");
-                assert!(common::identical(&as_reread(&v), &back), "{text}");
+                assert!(identical(&as_reread(&v), &back), "{text}");
             }
             Err(e) => assert!(has_infinite(&v), "{e}"),
         }

@@ -3,9 +3,8 @@
 //! with an independent order-insensitive equality of the trees.
 #![no_main]
 
-mod common;
-
 use libfuzzer_sys::fuzz_target;
+use testkit::fuzzing::{MAX_INPUT, canon, split_two};
 use tiki_tokens::canon::json::decode;
 use tiki_tokens::canon::{PhpArray, Value, match_params};
 
@@ -20,9 +19,9 @@ fn same_map(a: &PhpArray, b: &PhpArray) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let data = &data[..data.len().min(common::MAX_INPUT)];
-    let (x, y) = common::split_two(data);
-    let (a, b) = (common::canon(x), common::canon(y));
+    let data = &data[..data.len().min(MAX_INPUT)];
+    let (x, y) = split_two(data);
+    let (a, b) = (canon(x), canon(y));
     assert_eq!(match_params(&a, &a), Ok(()));
     assert_eq!(match_params(&b, &b), Ok(()));
     let ab = match_params(&a, &b).is_ok();

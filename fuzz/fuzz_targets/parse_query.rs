@@ -2,18 +2,17 @@
 //! `build_query` and `encode_params` never panic on it either.
 #![no_main]
 
-mod common;
-
 use libfuzzer_sys::fuzz_target;
+use testkit::fuzzing::{MAX_INPUT, shape};
 use tiki_tokens::canon::http_query::build_query;
 use tiki_tokens::canon::json::encode_params;
 use tiki_tokens::canon::query::{QueryLimits, parse_query};
 
 fuzz_target!(|data: &[u8]| {
-    let data = &data[..data.len().min(common::MAX_INPUT)];
+    let data = &data[..data.len().min(MAX_INPUT)];
     let limits = QueryLimits::default();
     let p = parse_query(data, limits);
-    let (leaves, depth) = common::shape(&p);
+    let (leaves, depth) = shape(&p);
     // Each variable of the query makes at most one leaf; PHP keeps at most max_input_vars.
     assert!(leaves <= limits.max_input_vars, "{leaves} leaves");
     // The top level plus at most max_nesting levels of brackets.

@@ -3,20 +3,20 @@
 //! encode it.
 #![no_main]
 
-mod common;
-
 use libfuzzer_sys::fuzz_target;
+use testkit::fuzzing::{MAX_INPUT, canon};
+use testkit::value::identical_arrays;
 use tiki_tokens::canon::http_query::build_query;
 use tiki_tokens::canon::json::{decode, encode_params};
 use tiki_tokens::canon::{Value, match_params};
 
 fuzz_target!(|data: &[u8]| {
-    let data = &data[..data.len().min(common::MAX_INPUT)];
-    let p1 = common::canon(data);
+    let data = &data[..data.len().min(MAX_INPUT)];
+    let p1 = canon(data);
     let q = build_query(&p1);
-    let p2 = common::canon(q.as_bytes());
+    let p2 = canon(q.as_bytes());
     assert!(
-        common::identical_arrays(&p1, &p2),
+        identical_arrays(&p1, &p2),
         "query {data:?}\nrebuilt {q:?}\n{p1:?}\n{p2:?}"
     );
     assert_eq!(build_query(&p2), q);
@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         let Value::Array(stored) = &back else {
             panic!("not an array: {text}")
         };
-        assert!(common::identical_arrays(stored, &p1), "{text}");
+        assert!(identical_arrays(stored, &p1), "{text}");
         assert_eq!(match_params(stored, &p1), Ok(()));
     }
 });

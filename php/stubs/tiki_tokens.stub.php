@@ -73,6 +73,8 @@ namespace TikiTokens {
         public $tempUser;
         /** @var int Hits left after this one (-1 = unlimited). */
         public $hitsLeft;
+        /** @var string[] Temporary users of the rows the purge run before this lookup removed. */
+        public $purgedUsers;
 
         /** @internal Made by Store::lookup() only. */
         public function __construct() {}
@@ -95,6 +97,8 @@ namespace TikiTokens {
         public $detail;
         /** @var string What a visitor may be shown: "Your access to this page has expired". */
         public $message;
+        /** @var string[] Temporary users of the rows the purge run before this lookup removed. */
+        public $purgedUsers;
 
         /** @internal Made by Store::lookup() only. */
         public function __construct() {}
@@ -116,20 +120,28 @@ namespace TikiTokens {
     {
         /**
          * @param string|null $dsn "mysql://user:pass@host:port/db"; null: INI tiki_tokens.dsn
-         * @param array{secret?: ?string, maxTimeout?: int, maxHits?: int, connectTimeout?: int|float,
-         *              ioTimeout?: int|float, forceLegacy?: bool} $options
+         * @param array{secret?: ?string, preferenceSecret?: ?string, maxTimeout?: int, maxHits?: int,
+         *              connectTimeout?: int|float, ioTimeout?: int|float, forceLegacy?: bool} $options
+         *        secret: a configured secret (rotation refused); preferenceSecret: the value of Tiki's
+         *        auth_token_secret preference as the caller's preference cache holds it (no lookup
+         *        reads the table for it; rotation writes the table); neither: read from
+         *        tiki_preferences in the lookup's own SELECT. ioTimeout is also the time budget of one
+         *        lookup (purge, SELECT and UPDATE together).
          * @throws ConfigException|InvalidInputException
          */
         public function __construct(?string $dsn = null, array $options = []) {}
 
         /**
          * Token + entry ($_SERVER['PHP_SELF']) + params ($_GET) → Grant or Denial. Never throws on
-         * any input.
+         * any input. With purgeInterval (null: INI tiki_tokens.purge_interval), a purge runs first
+         * when due; purge and lookup together answer within ioTimeout, and a lookup denied for
+         * lack of time consumes no hit.
          *
          * @param mixed $token The TOKEN parameter (a non-string is a Denial "malformed")
+         * @param array{purgeInterval?: ?int, purgeLimit?: int} $options
          * @return Grant|Denial
          */
-        public function lookup(mixed $token, string $entry, array $params): mixed {}
+        public function lookup(mixed $token, string $entry, array $params, array $options = []): mixed {}
 
         /**
          * lookup(), and the whole current request is bound too: its method (GET and HEAD; POST
@@ -142,10 +154,11 @@ namespace TikiTokens {
          * @param mixed $token The TOKEN request parameter as the script took it
          * @param array $params $_GET without TOKEN, or what the script checks instead (Tiki adds a
          *                      POSTed galleryId for uploads)
+         * @param array{purgeInterval?: ?int, purgeLimit?: int} $options As for lookup()
          * @return Grant|Denial Reasons of its own: method_not_allowed, cookie_override,
          *                      dropped_input, token_not_in_query
          */
-        public function lookupRequest(mixed $token, string $entry, array $params): mixed {}
+        public function lookupRequest(mixed $token, string $entry, array $params, array $options = []): mixed {}
 
         /**
          * Binds a new token to $entry and $params. Only what a request can carry back is accepted
@@ -181,6 +194,13 @@ namespace TikiTokens {
         public function get(string $token): ?array {}
 
         /**
+         * @return array|null The row if the token verifies and can still be used (within its
+         *                    time and with hits left, by the database clock)
+         * @throws Exception
+         */
+        public function getActive(string $token): ?array {}
+
+        /**
          * @return array[] Every row, oldest first
          * @throws Exception
          */
@@ -208,16 +228,27 @@ namespace TikiTokens {
         public function purgeIfDue(?int $interval = null, int $limit = 1000): ?array {}
 
         /**
-         * @return string[] Temporary users of the removed rows
+         * @return array{revoked: int, tempUsers: string[]} Rows removed, and the temporary users
+         *                                                  of the removed rows
          * @throws Exception
          */
         public function revokeAll(): array {}
 
         /**
-         * @return string[] Temporary users of the removed rows (with $revoke)
+         * @return array{revoked: int, tempUsers: string[]} As revokeAll() with $revoke; 0 and []
+         *                                                  without
          * @throws Exception
          */
         public function rotateSecret(bool $revoke = false): array {}
+
+        /**
+         * The store of the same configuration with $secret as the value of Tiki's
+         * auth_token_secret preference (after Tiki's own preference setter stored a new one); a
+         * configured secret option still wins.
+         *
+         * @throws Exception
+         */
+        public function withPreferenceSecret(string $secret): Store {}
 
         /**
          * Applies Tiki's migration of the table (signed tokens), idempotently.

@@ -171,7 +171,7 @@ test('includeToken: Tiki 24 argument order', function () {
     $lib->includeToken('http://site.example/a.php');
     $row = last_row($dsn);
     assert($row['userPrefix'] === 'guest' && $row['createUser'] === 'n' && $row['email'] === '' && $row['groups'] === '[]');
-    assert($lib->getTokenFromUrl($url) === $m[1]);
+    assert($lib->getTokenFromUrl($url)['token'] === $m[1], 'the row of the URL\'s token');
 });
 
 test('createToken and includeToken: allowPost', function () {
@@ -179,20 +179,22 @@ test('createToken and includeToken: allowPost', function () {
     $token = $lib->createToken('/tiki-index.php', ['page' => 'P'], ['G'], ['allowPost' => true], ['k' => 'v']);
     assert($lib->getToken($token)['data'] === '{"k":"v","allowPost":true}');
     $url = $lib->includeToken('http://site.example/tiki-index.php?page=P', ['G'], '', 0, 0, false, 'guest', [], true);
-    assert($lib->getTokenFromUrl($url) !== null);
-    assert($lib->getToken($lib->getTokenFromUrl($url))['data'] === '{"allowPost":true}');
+    assert($lib->getTokenFromUrl($url)['data'] === '{"allowPost":true}');
     $url = $lib->includeToken('http://site.example/tiki-index.php?page=P', ['G'], '', 0, 0, false, 'guest', [], 'yes');
-    assert(! isset($lib->getToken($lib->getTokenFromUrl($url))['data']), 'only true allows POST');
+    $row = $lib->getTokenFromUrl($url);
+    assert(is_array($row) && ! isset($row['data']), 'only true allows POST');
     $old = new AuthTokens(fresh_db('tiki24'), ['maxHits' => 10]);
     throws(TikiTokens\InvalidInputException::class, fn () => $old->createToken('/tiki-index.php', [], ['G'], ['allowPost' => true]));
     assert(is_string($old->createToken('/tiki-upload_file.php', ['galleryId' => '1'], ['G'], ['allowPost' => true])));
 });
 
-test('getTokenFromUrl', function () {
+test('getTokenFromUrl: the row of the URL\'s TOKEN (Tiki trunk), null without one', function () {
     $lib = new AuthTokens(fresh_db('tiki24'));
-    assert($lib->getTokenFromUrl('http://x/y.php?a=1&TOKEN=abc#f') === 'abc');
-    assert($lib->getTokenFromUrl('http://x/y.php?token=abc') === null);
-    assert($lib->getTokenFromUrl('http://x/y.php?TOKEN[]=abc') === null);
+    $row = $lib->getTokenFromUrl('http://x/y.php?a=1&TOKEN=e2990f7983b7b6c46b3987536aa38d32#f');
+    assert(is_array($row) && $row['tokenId'] === 3, print_r($row, true));
+    assert($lib->getTokenFromUrl('http://x/y.php?a=1&TOKEN=abc#f') === null, 'no such token');
+    assert($lib->getTokenFromUrl('http://x/y.php?token=e2990f7983b7b6c46b3987536aa38d32') === null);
+    assert($lib->getTokenFromUrl('http://x/y.php?TOKEN[]=e2990f7983b7b6c46b3987536aa38d32') === null);
     assert($lib->getTokenFromUrl('http://x/y.php') === null);
 });
 
@@ -205,7 +207,7 @@ test('deleteToken, deleteExpired', function () {
     $lib->deleteToken('3');
     assert($lib->purgedUsers === []);
     assert(array_column(sql($dsn, 'SELECT tokenId FROM tiki_auth_tokens ORDER BY tokenId'), 'tokenId') === ['1', '2']);
-    assert($lib->deleteExpired() === []);
+    assert($lib->deleteExpired() === true && $lib->purgedUsers === []);
     assert(sql($dsn, 'SELECT tokenId FROM tiki_auth_tokens') === []);
 });
 
@@ -213,15 +215,17 @@ test('rotateSigningSecret, revokeAllTokens', function () {
     $dsn = fresh_db('trunk');
     $lib = new AuthTokens($dsn, ['maxHits' => 5, 'purgeInterval' => 3600]);
     $token = $lib->createToken('/r.php', [], ['G'], ['hits' => 5, 'createUser' => 1, 'userPrefix' => 'r']);
-    $lib->rotateSigningSecret();
+    assert($lib->rotateSigningSecret(false) === 0);
     assert(count($lib->getTokens()) === 4, 'rotating without revoking removes no row');
     assert($lib->getGroups($token, '/r.php', []) === null && $lib->lastDenial === 'bad_signature');
     $fresh = $lib->createToken('/r.php', [], ['G']);
     assert($lib->getGroups($fresh, '/r.php', []) === ['G']);
-    $lib->revokeAllTokens();
+    $rows = count($lib->getTokens()); // the lookups purged the fixture's expired rows
+    assert($rows === 3, "$rows rows");
+    assert($lib->revokeAllTokens() === $rows);
     assert($lib->getTokens() === [] && $lib->purgedUsers === [temp_user('r', 4)]);
     $lib->createToken('/r.php', [], ['G']);
-    $lib->rotateSigningSecret(true);
+    assert($lib->rotateSigningSecret(true) === 1);
     assert($lib->getTokens() === []);
 });
 

@@ -264,17 +264,17 @@ test('revokeAll: every row, with the temporary users', function () {
     $dsn = fresh_db('trunk');
     $store = new Store($dsn);
     $a = $store->create('/a.php', [], ['G'], ['createUser' => true, 'userPrefix' => 'x']);
-    $users = $store->revokeAll();
-    assert($users === [temp_user('x', $a['tokenId'])]);
+    $revoked = $store->revokeAll();
+    assert($revoked === ['revoked' => 4, 'tempUsers' => [temp_user('x', $a['tokenId'])]], print_r($revoked, true));
     assert($store->list() === []);
-    assert($store->revokeAll() === []);
+    assert($store->revokeAll() === ['revoked' => 0, 'tempUsers' => []]);
 });
 
 test('rotateSecret: with and without revoking', function () {
     $dsn = fresh_db('trunk');
     $store = new Store($dsn);
     $t = $store->create('/a.php', [], ['G'], ['hits' => 1]);
-    assert($store->rotateSecret() === []);
+    assert($store->rotateSecret() === ['revoked' => 0, 'tempUsers' => []]);
     $secret = stored_secret($dsn);
     assert($secret !== SECRET && preg_match('/^[0-9a-f]{64}$/', $secret) === 1);
     $d = $store->lookup($t['token'], '/a.php', []);
@@ -282,7 +282,7 @@ test('rotateSecret: with and without revoking', function () {
     $t2 = $store->create('/a.php', [], ['G']);
     assert($store->lookup($t2['token'], '/a.php', []) instanceof Grant);
     assert(count($store->list()) === 5);
-    assert($store->rotateSecret(true) === []);
+    assert($store->rotateSecret(true) === ['revoked' => 5, 'tempUsers' => []]);
     assert($store->list() === [] && stored_secret($dsn) !== $secret);
 });
 

@@ -7,6 +7,7 @@
 //! * [`json`]: params tree ↔ the JSON text PHP's `json_encode` / `json_decode` write and read.
 //! * [`http_query`]: params tree → the query string PHP's `http_build_query` writes.
 //! * [`tree`]: the params tree itself and the match rule.
+//! * [`route`]: SEF URLs: a path below the site root → what Tiki's `route.php` serves there.
 //!
 //! Everything here is pure: bytes in, bytes out, no PHP types, no database.
 
@@ -14,6 +15,7 @@ pub mod http_query;
 pub mod json;
 pub mod path;
 pub mod query;
+pub mod route;
 pub mod tree;
 pub mod url;
 

@@ -12,11 +12,14 @@ use super::convert::{
 };
 use super::exceptions::{boundary, guard, invalid_input};
 use super::ini;
-use super::options::{create_options, store_config};
+use super::options::{create_options, lookup_options, preference_secret, store_config};
 use super::registry;
 use super::request;
 use crate::error::{Denial as CoreDenial, DenialReason, VISITOR_MESSAGE};
-use crate::store::{CreateOptions, Grant as CoreGrant, PresentedToken, Store as CoreStore};
+use crate::store::{
+    CreateOptions, Grant as CoreGrant, LookupOutcome, LookupRequest, PresentedToken, Revoked,
+    Store as CoreStore,
+};
 use ext_php_rs::binary::Binary;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::convert::IntoZval;
@@ -44,10 +47,18 @@ pub fn register(module: ModuleBuilder) -> ModuleBuilder {
 #[php(flags = ClassFlags::Final)]
 pub struct Grant {
     inner: CoreGrant,
+    purged: Vec<String>,
 }
 
 #[php_impl]
 impl Grant {
+    /// The temporary users of the rows the purge that ran before this lookup removed (for
+    /// Tiki's user library to remove); empty when no purge ran.
+    #[php(getter)]
+    pub fn get_purged_users(&self) -> Vec<String> {
+        self.purged.clone()
+    }
+
     /// The row's tokenId.
     #[php(getter)]
     pub fn get_token_id(&self) -> i64 {
@@ -108,17 +119,23 @@ impl Grant {
 /// `unknown`, `bad_signature`, `expired`, `exhausted`, `entry_mismatch`, `params_mismatch`,
 /// `lost_race`, `database_error`, `internal_error`, and from `lookupRequest()`
 /// `method_not_allowed`, `cookie_override`, `dropped_input`, `token_not_in_query`); `detail`
-/// says more (never a secret);
-/// `message` is what a visitor may be shown.
+/// says more (never a secret); `message` is what a visitor may be shown.
 #[php_class]
 #[php(name = "TikiTokens\\Denial")]
 #[php(flags = ClassFlags::Final)]
 pub struct Denial {
     inner: CoreDenial,
+    purged: Vec<String>,
 }
 
 #[php_impl]
 impl Denial {
+    /// As `Grant::$purgedUsers`: a purge may run before a lookup that is then denied.
+    #[php(getter)]
+    pub fn get_purged_users(&self) -> Vec<String> {
+        self.purged.clone()
+    }
+
     /// Why, as a stable name.
     #[php(getter)]
     pub fn get_reason(&self) -> String {
@@ -165,6 +182,17 @@ fn purge_limit(limit: i64) -> PhpResult<u32> {
     })
 }
 
+/// What a revocation removed, as PHP sees it.
+fn revoked_array(revoked: &Revoked) -> PhpResult<ZBox<ZendHashTable>> {
+    Ok(assoc(vec![
+        (
+            "revoked",
+            int_zval(i64::try_from(revoked.count).unwrap_or(i64::MAX)),
+        ),
+        ("tempUsers", array_zval(string_list(&revoked.temp_users)?)),
+    ])?)
+}
+
 /// `create()` / `includeToken()` options (absent: the defaults).
 fn options_of(options: &ArrayArg) -> PhpResult<CreateOptions> {
     Ok(match options.table() {
@@ -180,6 +208,7 @@ impl Store {
         token: &Zval,
         entry: &[u8],
         params: &ZendHashTable,
+        options: &ArrayArg,
         bind_request: bool,
     ) -> Zval {
         let outcome = boundary(
@@ -188,25 +217,46 @@ impl Store {
                     Some(t) => PresentedToken::Text(t),
                     None => PresentedToken::NotAString(type_name(token)),
                 };
-                let params = params_from_php(params).map_err(|e| e.0);
-                let request = if bind_request {
+                let purge = match options.table().map(lookup_options).transpose() {
+                    Ok(purge) => purge.flatten(),
+                    Err(e) => {
+                        return LookupOutcome {
+                            result: Err(CoreDenial::new(DenialReason::Malformed, e.to_string())),
+                            purged_users: Vec::new(),
+                        };
+                    }
+                };
+                let facts = if bind_request {
                     request::current()
                 } else {
                     None
                 };
-                self.store
-                    .lookup_request(token, entry, params, request.as_ref())
+                self.store.lookup_request(LookupRequest {
+                    token,
+                    entry,
+                    params: params_from_php(params).map_err(|e| e.0),
+                    purge,
+                    facts: facts.as_ref(),
+                })
             },
-            |text| {
-                Err(CoreDenial::new(
+            |text| LookupOutcome {
+                result: Err(CoreDenial::new(
                     DenialReason::InternalError,
                     format!("internal error: {text}"),
-                ))
+                )),
+                purged_users: Vec::new(),
             },
         );
-        match outcome {
-            Ok(grant) => object_zval(Grant { inner: grant }),
-            Err(denial) => object_zval(Denial { inner: denial }),
+        let purged = outcome.purged_users;
+        match outcome.result {
+            Ok(grant) => object_zval(Grant {
+                inner: grant,
+                purged,
+            }),
+            Err(denial) => object_zval(Denial {
+                inner: denial,
+                purged,
+            }),
         }
     }
 }
@@ -229,9 +279,19 @@ impl Store {
 
     /// Token + entry (`$_SERVER['PHP_SELF']`) + params (`$_GET`) → a `Grant` or a `Denial`.
     /// Never throws on any input: a token that is not a string, params that no request can carry,
-    /// a database failure or an internal error is a `Denial`.
-    pub fn lookup(&self, token: &Zval, entry: Binary<u8>, params: &ZendHashTable) -> Zval {
-        self.lookup_with(token, entry.as_slice(), params, false)
+    /// bad options, a database failure or an internal error is a `Denial`. Options:
+    /// `purgeInterval` (run the purge first when none ran in that many seconds in this process;
+    /// null: the INI `tiki_tokens.purge_interval`; absent: no purge) and `purgeLimit` (rows,
+    /// default 1000). The purge and the lookup together answer within the I/O timeout.
+    #[php(defaults(options = ArrayArg::empty()))]
+    pub fn lookup(
+        &self,
+        token: &Zval,
+        entry: Binary<u8>,
+        params: &ZendHashTable,
+        options: ArrayArg,
+    ) -> Zval {
+        self.lookup_with(token, entry.as_slice(), params, &options, false)
     }
 
     /// As `lookup()`, and the whole current request is bound too (SPEC section 8): its method
@@ -239,9 +299,16 @@ impl Store {
     /// script), its cookies (none that reaches `$_REQUEST` may bear the name of a bound
     /// parameter or `TOKEN`), no query variable dropped by `max_input_vars`, and the token taken
     /// from the query string. Read from the SAPI and PHP's globals, not from what the script
-    /// changed. On the command line (no request) it is `lookup()`.
-    pub fn lookup_request(&self, token: &Zval, entry: Binary<u8>, params: &ZendHashTable) -> Zval {
-        self.lookup_with(token, entry.as_slice(), params, true)
+    /// changed. On the command line (no request) it is `lookup()`. Options as for `lookup()`.
+    #[php(defaults(options = ArrayArg::empty()))]
+    pub fn lookup_request(
+        &self,
+        token: &Zval,
+        entry: Binary<u8>,
+        params: &ZendHashTable,
+        options: ArrayArg,
+    ) -> Zval {
+        self.lookup_with(token, entry.as_slice(), params, &options, true)
     }
 
     /// Creates a token for `$entry` and `$params` granting `$groups` (the store refuses params
@@ -301,6 +368,15 @@ impl Store {
         })
     }
 
+    /// The row of a token only while it can be used (within its time and with hits left, judged
+    /// with the database clock, as Tiki trunk's `getActiveToken`); else null.
+    pub fn get_active(&self, token: Binary<u8>) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+        guard(|| match self.store.get_active(token.as_slice())? {
+            Some(row) => Ok(Some(row_to_php(&row)?)),
+            None => Ok(None),
+        })
+    }
+
     /// Every row, oldest first (by creation, then tokenId).
     pub fn list(&self) -> PhpResult<ZBox<ZendHashTable>> {
         guard(|| {
@@ -346,16 +422,18 @@ impl Store {
         })
     }
 
-    /// Deletes every token; returns the temporary user names of the removed rows.
+    /// Deletes every token. Returns `['revoked' => int, 'tempUsers' => string[]]`: how many
+    /// rows went, and the temporary user names of the removed rows (for Tiki's user library).
     pub fn revoke_all(&self) -> PhpResult<ZBox<ZendHashTable>> {
-        guard(|| Ok(string_list(&self.store.revoke_all()?)?))
+        guard(|| revoked_array(&self.store.revoke_all()?))
     }
 
     /// Stores a new signing secret (signed tokens made before stop verifying); with `$revoke`,
-    /// also deletes every token. Returns the temporary user names of removed rows.
+    /// also deletes every token. Returns `['revoked' => int, 'tempUsers' => string[]]` (0 and
+    /// none without `$revoke`).
     #[php(defaults(revoke = false))]
     pub fn rotate_secret(&self, revoke: bool) -> PhpResult<ZBox<ZendHashTable>> {
-        guard(|| Ok(string_list(&self.store.rotate_secret(revoke)?)?))
+        guard(|| revoked_array(&self.store.rotate_secret(revoke)?))
     }
 
     /// Applies Tiki's own migration of the table (signed tokens), idempotently. Returns
@@ -381,6 +459,19 @@ impl Store {
                 ("tokenWidth", int_zval(i64::from(info.token_width))),
                 ("hasSecret", bool_zval(info.has_secret)),
             ])?)
+        })
+    }
+
+    /// The store of the same configuration, but with `$secret` as the value of Tiki's
+    /// `auth_token_secret` preference (after Tiki's own preference setter stored a new one). A
+    /// configured `secret` option still wins.
+    pub fn with_preference_secret(&self, secret: Binary<u8>) -> PhpResult<Self> {
+        guard(|| {
+            let mut config = self.store.config().clone();
+            config.preference_secret = preference_secret(secret.as_slice())?;
+            Ok(Self {
+                store: registry::get_or_create(config)?,
+            })
         })
     }
 

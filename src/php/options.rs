@@ -6,7 +6,7 @@ use super::convert::{ConvertError, bytes_of, params_from_php, type_name};
 use super::ini;
 use crate::canon::json::encode_params;
 use crate::error::Error;
-use crate::store::{CreateOptions, StoreConfig, timeout_setting};
+use crate::store::{CreateOptions, PurgeDue, StoreConfig, timeout_setting};
 use crate::token::Secret;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -20,6 +20,7 @@ pub const STORE_OPTIONS: &[&str] = &[
     "connectTimeout",
     "ioTimeout",
     "forceLegacy",
+    "preferenceSecret",
 ];
 
 /// The options `create()` and `includeToken()` know.
@@ -74,26 +75,15 @@ pub fn store_config(
         max_timeout: ini::int(ini::MAX_TIMEOUT)?,
         max_hits: ini::int(ini::MAX_HITS)?,
         force_legacy: false,
+        preference_secret: None,
     };
     let Some(options) = options else {
         return Ok(config);
     };
     for (name, value) in entries(options, "TikiTokens\\Store", STORE_OPTIONS)? {
         match name.as_str() {
-            "secret" => {
-                config.secret = if value.is_null() {
-                    None
-                } else {
-                    let bytes = bytes_of(value)
-                        .ok_or_else(|| wrong_type("secret", "string or null", value))?;
-                    if bytes.is_empty() {
-                        return Err(Error::InvalidInput(
-                            "option secret must not be empty".into(),
-                        ));
-                    }
-                    Some(Secret::from_text(bytes))
-                };
-            }
+            "secret" => config.secret = secret(value, "secret")?,
+            "preferenceSecret" => config.preference_secret = secret(value, "preferenceSecret")?,
             "maxTimeout" => config.max_timeout = int(value, "maxTimeout")?,
             "maxHits" => config.max_hits = int(value, "maxHits")?,
             "connectTimeout" => config.connect_timeout = seconds(value, "connectTimeout")?,
@@ -103,6 +93,46 @@ pub fn store_config(
         }
     }
     Ok(config)
+}
+
+/// The options `lookup()` knows.
+pub const LOOKUP_OPTIONS: &[&str] = &["purgeInterval", "purgeLimit"];
+
+/// `lookup()` options: the purge to run first, if any (`purgeInterval` absent: none; null: the
+/// INI `tiki_tokens.purge_interval`).
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an unknown option or one of the wrong type or range;
+/// [`Error::Config`] for a bad INI value.
+pub fn lookup_options(options: &ZendHashTable) -> Result<Option<PurgeDue>, Error> {
+    let mut interval = None;
+    let mut limit = 1000;
+    for (name, value) in entries(options, "lookup options", LOOKUP_OPTIONS)? {
+        match name.as_str() {
+            "purgeInterval" => {
+                interval = Some(match opt_int(value, "purgeInterval")? {
+                    Some(n) => n,
+                    None => ini::int(ini::PURGE_INTERVAL)?,
+                });
+            }
+            "purgeLimit" => {
+                limit = u32::try_from(int(value, "purgeLimit")?).map_err(|_| {
+                    Error::InvalidInput(format!(
+                        "option purgeLimit must be between 0 and {}",
+                        u32::MAX
+                    ))
+                })?;
+            }
+            _ => {}
+        }
+    }
+    match interval {
+        Some(i) if i < 0 => Err(Error::InvalidInput(format!(
+            "option purgeInterval must be 0 or more seconds, got {i}"
+        ))),
+        Some(interval) => Ok(Some(PurgeDue { interval, limit })),
+        None => Ok(None),
+    }
 }
 
 /// `create()` / `includeToken()` options (Tiki's `$arguments`), with `user_prefix` as given when
@@ -180,6 +210,28 @@ fn entries<'a>(
         out.push((name, value));
     }
     Ok(out)
+}
+
+/// A preference secret given to `withPreferenceSecret()`: empty means none.
+///
+/// # Errors
+/// Never today; a `Result` like every other option reader.
+pub fn preference_secret(bytes: &[u8]) -> Result<Option<Secret>, Error> {
+    Ok((!bytes.is_empty()).then(|| Secret::from_text(bytes)))
+}
+
+/// A secret option: a non-empty string, or null for none.
+fn secret(value: &Zval, name: &str) -> Result<Option<Secret>, Error> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let bytes = bytes_of(value).ok_or_else(|| wrong_type(name, "string or null", value))?;
+    if bytes.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "option {name} must not be empty"
+        )));
+    }
+    Ok(Some(Secret::from_text(bytes)))
 }
 
 fn wrong_type(name: &str, expected: &str, value: &Zval) -> Error {

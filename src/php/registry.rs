@@ -22,6 +22,7 @@ struct Key {
     connect_timeout_ns: u128,
     io_timeout_ns: u128,
     secret_digest: Option<[u8; 32]>,
+    preference_secret_digest: Option<[u8; 32]>,
     max_timeout: i64,
     max_hits: i64,
     force_legacy: bool,
@@ -34,6 +35,10 @@ impl Key {
             connect_timeout_ns: c.connect_timeout.as_nanos(),
             io_timeout_ns: c.io_timeout.as_nanos(),
             secret_digest: c.secret.as_ref().map(|s| Sha256::digest(s.expose()).into()),
+            preference_secret_digest: c
+                .preference_secret
+                .as_ref()
+                .map(|s| Sha256::digest(s.expose()).into()),
             max_timeout: c.max_timeout,
             max_hits: c.max_hits,
             force_legacy: c.force_legacy,

@@ -12,7 +12,8 @@ pub const DEFAULT_MAX_TIMEOUT: i64 = 604_800;
 pub const DEFAULT_MAX_HITS: i64 = 10;
 /// TCP connect timeout (and the wait for a free pooled connection).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Read and write timeout of each statement.
+/// Read and write timeout of each statement, and the time budget of one lookup (its purge, SELECT
+/// and UPDATE together).
 pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Seconds between two purges of one process ([`super::handle::Store::purge_if_due`]). Not Tiki's
 /// "before every lookup": a lookup checks expiry itself, so the purge is housekeeping only
@@ -30,10 +31,20 @@ pub struct StoreConfig {
     pub dsn: String,
     /// TCP connect timeout.
     pub connect_timeout: Duration,
-    /// Read and write timeout of each statement.
+    /// Read and write timeout of each statement, and the time budget of one lookup: its purge
+    /// (when due), SELECT and UPDATE together answer within it, and a lookup denied for lack of
+    /// time consumes no hit.
     pub io_timeout: Duration,
-    /// The signing secret; `None` = read `auth_token_secret` from `tiki_preferences`.
+    /// A signing secret given by the configuration (the `secret` option). It wins over the
+    /// other sources; rotation is refused (change it where it is configured).
     pub secret: Option<Secret>,
+    /// The value of Tiki's `auth_token_secret` preference as the calling Tiki holds it in its
+    /// preference cache (`global $prefs`): used for signing and verifying like a configured
+    /// secret, so a lookup needs no subquery on `tiki_preferences`; a rotation writes the table
+    /// (and the store then reads the table until the caller brings the new value). `None` and
+    /// no `secret` = the secret is read from `tiki_preferences` in the lookup's own SELECT, so a
+    /// rotation made by another process counts at once.
+    pub preference_secret: Option<Secret>,
     /// Cap on a token's timeout in seconds (Tiki pref `auth_token_access_maxtimeout`).
     pub max_timeout: i64,
     /// Cap on a token's hits (Tiki pref `auth_token_access_maxhits`).
@@ -51,6 +62,7 @@ impl StoreConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             io_timeout: DEFAULT_IO_TIMEOUT,
             secret: None,
+            preference_secret: None,
             max_timeout: DEFAULT_MAX_TIMEOUT,
             max_hits: DEFAULT_MAX_HITS,
             force_legacy: false,
@@ -66,6 +78,10 @@ impl fmt::Debug for StoreConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("io_timeout", &self.io_timeout)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "preference_secret",
+                &self.preference_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("max_timeout", &self.max_timeout)
             .field("max_hits", &self.max_hits)
             .field("force_legacy", &self.force_legacy)

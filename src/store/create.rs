@@ -41,9 +41,11 @@ impl Store {
     ) -> Result<Created> {
         self.guarded(|| {
             let row = Row::new(&self.config, entry, params, groups, options)?;
-            let schema = self.schema()?;
-            row.check(&schema)?;
+            // The table as it is now, not as this process first saw it: a migration (or a table
+            // dropped and created again) by another process must change what is minted.
             let mut conn = self.conn.checkout();
+            let schema = self.detect_schema(&mut conn)?;
+            row.check(&schema)?;
             let (id, secret) = self.insert(&mut conn, &schema, &row)?;
             let scheme = if secret.is_some() {
                 Scheme::Signed
@@ -108,7 +110,8 @@ impl Store {
         row: &Row<'_>,
     ) -> Result<(i64, Option<Secret>)> {
         let may_sign = schema.can_sign() && !self.config.force_legacy;
-        let stored = if may_sign && self.config.secret.is_none() && schema.has_preferences {
+        let given = self.given_secret().cloned();
+        let stored = if may_sign && given.is_none() && schema.has_preferences {
             self.stored_secret(conn)?
         } else {
             None
@@ -146,7 +149,7 @@ impl Store {
                 "the INSERT returned no id: is tokenId AUTO_INCREMENT?".into(),
             ));
         }
-        let secret = self.config.secret.clone().or(stored).filter(|_| may_sign);
+        let secret = given.or(stored).filter(|_| may_sign);
         Ok((id, secret))
     }
 

@@ -15,9 +15,10 @@ const DEFAULT_POOL_MAX: usize = 8;
 /// The session set-up run once on every new connection (and again after a reset):
 /// * `STRICT_ALL_TABLES` appended to the server's `sql_mode`, so that a value too wide for its
 ///   column is an error, never a silent truncation (the widths are also checked before writing);
-/// * `lock_wait_timeout` bounded by the statement timeout, so that a table locked by someone
-///   else makes the server give up too, instead of keeping a thread waiting for a client that
-///   already gave up.
+/// * `lock_wait_timeout` (metadata and table locks) and `innodb_lock_wait_timeout` (InnoDB row
+///   locks) bounded by the statement timeout, so that a table or row locked by someone else
+///   makes the server give up too, instead of keeping a thread waiting for a client that already
+///   gave up.
 ///
 /// The session `time_zone` is never touched: `creation` is part of every token's payload and
 /// must render as Tiki's own PHP sees it (the server default).
@@ -28,7 +29,10 @@ fn session_init(io_timeout: Option<Duration>) -> String {
     if let Some(t) = io_timeout {
         // Whole seconds, at least 1 (MySQL's minimum), rounded up.
         let secs = t.as_secs() + u64::from(t.subsec_nanos() > 0);
-        sql.push_str(&format!(", SESSION lock_wait_timeout = {}", secs.max(1)));
+        let secs = secs.max(1);
+        sql.push_str(&format!(
+            ", SESSION lock_wait_timeout = {secs}, SESSION innodb_lock_wait_timeout = {secs}"
+        ));
     }
     sql
 }
@@ -154,6 +158,10 @@ mod tests {
     fn lock_wait_is_rounded_up() {
         assert!(session_init(Some(Duration::from_millis(1500))).ends_with("lock_wait_timeout = 2"));
         assert!(session_init(Some(Duration::from_millis(200))).ends_with("lock_wait_timeout = 1"));
+        assert!(
+            session_init(Some(Duration::from_millis(1500)))
+                .contains(", SESSION lock_wait_timeout = 2,")
+        );
         assert!(!session_init(None).contains("lock_wait_timeout"));
     }
 }

@@ -7,8 +7,9 @@ use super::pool::{self, Conn, DbError};
 use super::schema::{self, Schema};
 use super::{dsn, redact};
 use crate::error::{Error, Result};
+use crate::token::Secret;
 use std::fmt;
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The store: a pool and the detected schema.
@@ -18,6 +19,9 @@ pub struct Store {
     schema: Mutex<Option<Arc<Schema>>>,
     /// Unix time of the last purge started by [`Store::purge_if_due`], `i64::MIN` = never.
     pub(super) last_purge: AtomicI64,
+    /// Set when this store rotated the secret while it came from the caller's preference cache:
+    /// that value is stale from then on, and the store reads the table instead.
+    pub(super) preference_stale: AtomicBool,
 }
 
 /// Never shows the DSN's password nor the secret.
@@ -38,13 +42,29 @@ impl Store {
     /// [`crate::Error::Config`] when the DSN does not parse or names no database.
     pub fn new(config: StoreConfig) -> Result<Self> {
         let opts = dsn::connect_opts(&config)?;
-        let conn =
-            pool::Connector::new(opts, dsn::pool_wait(&config), redact::password(&config.dsn));
+        let conn = pool::Connector::new(
+            opts,
+            dsn::pool_wait(&config),
+            config.io_timeout,
+            redact::password(&config.dsn),
+        );
         Ok(Self {
             config,
             conn,
             schema: Mutex::new(None),
             last_purge: AtomicI64::new(i64::MIN),
+            preference_stale: AtomicBool::new(false),
+        })
+    }
+
+    /// The secret the caller gave (configured, else Tiki's cached preference unless this store
+    /// rotated it since); `None`: the secret is read from `tiki_preferences`.
+    pub(super) fn given_secret(&self) -> Option<&Secret> {
+        self.config.secret.as_ref().or_else(|| {
+            self.config
+                .preference_secret
+                .as_ref()
+                .filter(|_| !self.preference_stale.load(Ordering::Acquire))
         })
     }
 

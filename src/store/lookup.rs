@@ -12,6 +12,11 @@
 //! 5. [`consume`]: nothing when hits = -1, else one conditional UPDATE that only succeeds while
 //!    a hit is left, so N hits grant exactly N requests under any concurrency.
 //!
+//! One time budget (the I/O timeout) covers the whole lookup, the purge that may run before it
+//! included: every statement's socket timeouts are cut to the time left, and the UPDATE carries
+//! the deadline on the database clock, so one that waited past it for a lock (its client has
+//! already denied) consumes nothing.
+//!
 //! Any database error, and any row that cannot be read (NULL where a value is needed, JSON that
 //! does not decode), is a denial: fail closed, never a grant, never a panic.
 
@@ -23,6 +28,7 @@ use crate::canon::{Key, MismatchKind, Params, Value, json, match_entry, match_pa
 use crate::error::{Denial, DenialReason};
 use crate::request::{self, RequestFacts};
 use crate::token;
+use std::time::{Duration, Instant};
 
 /// The `TOKEN` value as a request carried it: only a string can be a token.
 #[derive(Clone, Copy, Debug)]
@@ -33,55 +39,101 @@ pub enum PresentedToken<'a> {
     NotAString(&'a str),
 }
 
+/// A lookup as a request presents it.
+#[derive(Clone, Debug)]
+pub struct LookupRequest<'a> {
+    /// The `TOKEN` parameter as it came.
+    pub token: PresentedToken<'a>,
+    /// The entry (`PHP_SELF`).
+    pub entry: &'a [u8],
+    /// The request's params as read (`$_GET`; `TOKEN` is removed here), or why they could not
+    /// be read (a `malformed` denial).
+    pub params: Result<Params, String>,
+    /// Purge first when a purge is due, within the same time budget.
+    pub purge: Option<PurgeDue>,
+    /// What else PHP read from the request (SPEC section 8), to bind the whole request:
+    /// [`RequestFacts::check`] before any round trip (and before the purge), the method against
+    /// the row ([`request::allow_method`]) after the binding check and before the hit is
+    /// consumed. `None`: only (entry, params) are bound.
+    pub facts: Option<&'a RequestFacts>,
+}
+
+/// Run the purge before a lookup when none ran in the last `interval` seconds (0 = always).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PurgeDue {
+    /// Seconds between purges of this store.
+    pub interval: i64,
+    /// Rows a purge removes at most.
+    pub limit: u32,
+}
+
+/// What [`Store::lookup_request`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupOutcome {
+    /// The grant or the denial.
+    pub result: Result<Grant, Denial>,
+    /// The temporary users of the rows the purge that ran first removed (for Tiki's user
+    /// library to remove).
+    pub purged_users: Vec<String>,
+}
+
 impl Store {
     /// SPEC section 3: token + entry + params → grant or denial. Never an error: a database
     /// failure is a denial with reason `DatabaseError`.
     ///
     /// `params` are the request's params without `TOKEN`. One prepared SELECT by token (no
     /// round trip at all for a malformed token), and one conditional UPDATE when the token has
-    /// limited hits.
+    /// limited hits; both within the I/O timeout together.
     pub fn lookup(&self, token: &[u8], entry: &[u8], params: &Params) -> Result<Grant, Denial> {
+        let deadline = Instant::now() + self.config.io_timeout;
         self.guard(
-            || self.lookup_steps(token, entry, params, None),
+            || self.lookup_steps(token, entry, params, deadline, None),
             |m| Err(db_denial(m)),
         )
     }
 
-    /// A lookup as a request presents it: the token as it came (of any type), the entry, and
-    /// the request's params as read (`Err` with a reason when they could not be read; they may
-    /// still hold `TOKEN`, which is removed here). A token that is not a string and unreadable
-    /// params are `malformed` denials.
-    ///
-    /// With `request` (what else PHP read from the request, SPEC section 8), the whole request is
-    /// bound: [`RequestFacts::check`] before any round trip, and the method against the row
-    /// ([`request::allow_method`]) after the binding check and before the hit is consumed.
-    pub fn lookup_request(
-        &self,
-        token: PresentedToken<'_>,
-        entry: &[u8],
-        params: Result<Params, String>,
-        request: Option<&RequestFacts>,
-    ) -> Result<Grant, Denial> {
-        let token = match token {
-            PresentedToken::Text(t) => t,
-            PresentedToken::NotAString(type_name) => {
-                return Err(Denial::new(
-                    DenialReason::Malformed,
-                    format!("the token is {type_name}, not a string"),
-                ));
+    /// A lookup as a request presents it (see [`LookupRequest`]): a token that is not a string
+    /// and unreadable params are `malformed` denials; the purge, when asked for and due, runs
+    /// first — never for a token that cannot be one, so a flood of garbage tokens reaches the
+    /// database not even for a purge — and the purge and the lookup together answer within the
+    /// I/O timeout (the purge gets at most half of it; its failure denies nothing).
+    pub fn lookup_request(&self, request: LookupRequest<'_>) -> LookupOutcome {
+        let deadline = Instant::now() + self.config.io_timeout;
+        let mut purged_users = Vec::new();
+        let result = (|| {
+            let token = match request.token {
+                PresentedToken::Text(t) => t,
+                PresentedToken::NotAString(type_name) => {
+                    return Err(Denial::new(
+                        DenialReason::Malformed,
+                        format!("the token is {type_name}, not a string"),
+                    ));
+                }
+            };
+            let mut params = request
+                .params
+                .map_err(|e| Denial::new(DenialReason::Malformed, format!("params: {e}")))?;
+            take_token(&mut params);
+            token::precheck(token)?;
+            if let Some(facts) = request.facts {
+                facts.check(token, request.entry, &params)?;
             }
-        };
-        let mut params =
-            params.map_err(|e| Denial::new(DenialReason::Malformed, format!("params: {e}")))?;
-        take_token(&mut params);
-        if let Some(request) = request {
-            request.check(token, entry, &params)?;
+            if let Some(purge) = request.purge {
+                let half = Instant::now() + self.config.io_timeout / 2;
+                purged_users = self.purge_if_due_until(purge, half).unwrap_or_default();
+            }
+            self.guard(
+                || {
+                    let method = request.facts.map(|f| f.method.as_slice());
+                    self.lookup_steps(token, request.entry, &params, deadline, method)
+                },
+                |m| Err(db_denial(m)),
+            )
+        })();
+        LookupOutcome {
+            result,
+            purged_users,
         }
-        let method = request.map(|r| r.method.as_slice());
-        self.guard(
-            || self.lookup_steps(token, entry, &params, method),
-            |m| Err(db_denial(m)),
-        )
     }
 
     fn lookup_steps(
@@ -89,6 +141,7 @@ impl Store {
         token: &[u8],
         entry: &[u8],
         params: &Params,
+        deadline: Instant,
         method: Option<&[u8]>,
     ) -> Result<Grant, Denial> {
         token::precheck(token)?;
@@ -98,8 +151,21 @@ impl Store {
             detail: d.detail.replace(&presented, "<token>"),
             ..d
         };
-        let mut conn = self.conn.checkout();
-        let rows = self.candidates(&mut conn, &presented).map_err(scrub)?;
+        let mut conn = self.conn.checkout_until(deadline);
+        let sent = Instant::now();
+        let rows = self.candidates(&mut conn, &presented).map_err(|e| {
+            scrub(db_denial(match e {
+                crate::Error::Database(text) => text,
+                other => other.to_string(),
+            }))
+        })?;
+        let answered = Instant::now();
+        if rows.is_empty() {
+            return Err(Denial::new(
+                DenialReason::Unknown,
+                "no row holds this token",
+            ));
+        }
         let row = self.verified(&rows, token)?;
         usable(row)?;
         bound_to(row, entry, params)?;
@@ -109,29 +175,26 @@ impl Store {
             request::allow_method(row.id().unwrap_or_default(), method, entry, data)?;
         }
         let mut grant = grant_of(row)?;
-        grant.hits_left = consume(&mut conn, row).map_err(scrub)?;
+        let by = Deadline::of(row, deadline, answered, answered - sent);
+        grant.hits_left = consume(&mut conn, row, by).map_err(scrub)?;
         Ok(grant)
     }
 
-    /// Every row holding the presented value, oldest first; `Unknown` when there is none.
-    fn candidates(&self, conn: &mut Conn<'_>, presented: &str) -> Result<Vec<StoredRow>, Denial> {
-        let schema = self.schema().map_err(|e| db_denial(e.to_string()))?;
+    /// Every row holding the presented value, oldest first (none: an unknown token).
+    pub(super) fn candidates(
+        &self,
+        conn: &mut Conn<'_>,
+        presented: &str,
+    ) -> crate::Result<Vec<StoredRow>> {
+        let schema = self.schema()?;
         let sql = if self.wants_stored_secret(presented.len()) {
             &schema.sql.by_token_with_secret
         } else {
             &schema.sql.by_token
         };
-        let mut rows: Vec<StoredRow> =
-            conn.rows(Retry::IfBroken, sql, (presented,)).map_err(|e| {
-                self.note(&e);
-                db_denial(e.text)
-            })?;
-        if rows.is_empty() {
-            return Err(Denial::new(
-                DenialReason::Unknown,
-                "no row holds this token",
-            ));
-        }
+        let mut rows: Vec<StoredRow> = conn
+            .rows(Retry::IfBroken, sql, (presented,))
+            .map_err(|e| self.db_error(e))?;
         // No `ORDER BY` in the SELECT: on MyISAM it costs a filesort (about 20 µs) on every
         // lookup, for the rare case of two rows holding one value. Oldest first is restored here.
         if rows.len() > 1 {
@@ -142,16 +205,20 @@ impl Store {
 
     /// True when a token of this length is signed and the secret must come from the table.
     fn wants_stored_secret(&self, token_len: usize) -> bool {
-        token_len == 64 && self.config.secret.is_none()
+        token_len == 64 && self.given_secret().is_none()
     }
 
     /// The first of `rows` whose value `token` is; `BadSignature` when none is.
-    fn verified<'r>(&self, rows: &'r [StoredRow], token: &[u8]) -> Result<&'r StoredRow, Denial> {
+    pub(super) fn verified<'r>(
+        &self,
+        rows: &'r [StoredRow],
+        token: &[u8],
+    ) -> Result<&'r StoredRow, Denial> {
         let stored = rows
             .first()
             .filter(|_| self.wants_stored_secret(token.len()))
             .and_then(StoredRow::secret);
-        let secret = self.config.secret.as_ref().or(stored.as_ref());
+        let secret = self.given_secret().or(stored.as_ref());
         rows.iter()
             .find(|r| r.verifies(token, secret))
             .ok_or_else(|| {
@@ -171,6 +238,31 @@ impl Store {
     }
 }
 
+/// A lookup's deadline as the UPDATE needs it: on the database clock, and how close to it a
+/// refused UPDATE means "out of time" rather than "another request took the last hit".
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    /// The deadline in Unix seconds on the database clock (`None` when the SELECT gave no clock).
+    db: Option<f64>,
+    /// The deadline on this host's clock.
+    local: Instant,
+    /// How long the SELECT's round trip took: the uncertainty of `db`.
+    slack: Duration,
+}
+
+impl Deadline {
+    /// `db_now` of the row was taken at some moment of the SELECT's round trip; counting it as
+    /// the moment the answer arrived (the latest possible) puts the database deadline no later
+    /// than the real one.
+    fn of(row: &StoredRow, local: Instant, answered: Instant, slack: Duration) -> Self {
+        let left = local.saturating_duration_since(answered).as_secs_f64();
+        Self {
+            db: row.db_now().map(|now| now + left),
+            local,
+            slack,
+        }
+    }
+}
 /// A denial for a database failure (fail closed).
 fn db_denial(detail: impl Into<String>) -> Denial {
     Denial::new(DenialReason::DatabaseError, detail)
@@ -183,7 +275,7 @@ fn unusable_row(row: &StoredRow, what: &str) -> Denial {
 }
 
 /// Usable: within its time (database clock, computed by the SELECT), then hits left.
-fn usable(row: &StoredRow) -> Result<(), Denial> {
+pub(super) fn usable(row: &StoredRow) -> Result<(), Denial> {
     let id = row.id().unwrap_or_default();
     if !row.fresh() {
         return Err(Denial::new(
@@ -268,15 +360,25 @@ fn grant_of(row: &StoredRow) -> Result<Grant, Denial> {
 
 /// Consumes one hit unless the token has unlimited hits; the hits left after it. The UPDATE is
 /// never retried: a second run after a lost answer would consume a second hit.
-fn consume(conn: &mut Conn<'_>, row: &StoredRow) -> Result<i64, Denial> {
+fn consume(conn: &mut Conn<'_>, row: &StoredRow, deadline: Deadline) -> Result<i64, Denial> {
     let id = row.id().unwrap_or_default();
     if row.hits() == Some(-1) {
         return Ok(-1);
     }
+    // Without a database clock (it is always selected; a proxy could drop it) the deadline is
+    // far away rather than refusing every grant.
+    let db_deadline = deadline.db.unwrap_or(f64::MAX);
     let written = conn
-        .write(Retry::Never, sql::CONSUME, (id,))
+        .write(Retry::Never, sql::CONSUME, (id, db_deadline))
         .map_err(|e| db_denial(e.text))?;
     if written.affected != 1 {
+        let left = deadline.local.saturating_duration_since(Instant::now());
+        if left <= deadline.slack + Duration::from_millis(1) {
+            return Err(db_denial(format!(
+                "token {id}: the lookup's time budget ran out before its hit was consumed \
+                 (nothing was consumed)"
+            )));
+        }
         return Err(Denial::new(
             DenialReason::LostRace,
             format!("token {id}: another request used the last hit first"),

@@ -1,14 +1,15 @@
-//! Everything an admin does with rows, apart from minting: get, list, delete, purge (also
-//! throttled per process), revoke all.
+//! Everything an admin does with rows, apart from minting: get (also only while usable), list,
+//! delete, purge (also throttled per process, and within a lookup's budget), revoke all.
 
 use super::handle::Store;
-use super::model::TokenRow;
+use super::lookup::{PurgeDue, usable};
+use super::model::{Revoked, TokenRow};
 use super::pool::{Conn, Retry};
 use super::sql::{self, StoredRow, UserOfRow};
 use crate::error::{Error, Result};
 use crate::token;
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Rows a purge handles per batch. A purge of 100,000 rows once held every chosen id (and the
 /// rows they came in) at once: megabytes that the allocator then kept for the life of the PHP
@@ -25,34 +26,33 @@ impl Store {
     /// # Errors
     /// Database or schema failure.
     pub fn get(&self, token: &[u8]) -> Result<Option<TokenRow>> {
-        self.guarded(|| {
-            if token::precheck(token).is_err() {
-                return Ok(None);
-            }
-            let schema = self.schema()?;
-            let presented = String::from_utf8_lossy(token).into_owned();
-            let stored_secret = token.len() == 64 && self.config.secret.is_none();
-            let sql = if stored_secret {
-                &schema.sql.by_token_with_secret
-            } else {
-                &schema.sql.by_token
-            };
-            let mut rows: Vec<StoredRow> = self
-                .conn
-                .checkout()
-                .rows(Retry::IfBroken, sql, (presented.as_str(),))
-                .map_err(|e| self.db_error(e))?;
-            rows.sort_by_key(|r| r.id().unwrap_or(i64::MAX));
-            let stored = rows
-                .first()
-                .filter(|_| stored_secret)
-                .and_then(StoredRow::secret);
-            let secret = self.config.secret.as_ref().or(stored.as_ref());
-            Ok(rows
-                .iter()
-                .find(|r| r.verifies(token, secret))
-                .map(StoredRow::to_token_row))
-        })
+        self.guarded(|| Ok(self.verified_row(token, false)?.map(|r| r.to_token_row())))
+    }
+
+    /// As [`Store::get`], but only while the token can still be used: within its time and with
+    /// hits left, judged with the database clock in SQL, as Tiki trunk's `getActiveToken` does.
+    ///
+    /// # Errors
+    /// Database or schema failure.
+    pub fn get_active(&self, token: &[u8]) -> Result<Option<TokenRow>> {
+        self.guarded(|| Ok(self.verified_row(token, true)?.map(|r| r.to_token_row())))
+    }
+
+    /// The row `token` verifies against (with `usable`: only while it can be used).
+    fn verified_row(&self, token: &[u8], usable_only: bool) -> Result<Option<StoredRow>> {
+        if token::precheck(token).is_err() {
+            return Ok(None);
+        }
+        let presented = String::from_utf8_lossy(token).into_owned();
+        let rows = self.candidates(&mut self.conn.checkout(), &presented)?;
+        let Ok(row) = self.verified(&rows, token) else {
+            return Ok(None);
+        };
+        if usable_only && usable(row).is_err() {
+            return Ok(None);
+        }
+        let id = row.id();
+        Ok(rows.into_iter().find(|r| r.id() == id))
     }
 
     /// Every row, oldest first (`ORDER BY creation, tokenId`).
@@ -106,30 +106,32 @@ impl Store {
     /// # Errors
     /// Database or schema failure.
     pub fn purge(&self, limit: u32) -> Result<Vec<String>> {
-        self.guarded(|| {
-            self.schema()?;
-            let mut conn = self.conn.checkout();
-            let mut users = Vec::new();
-            let mut left = limit;
-            let mut first = true;
-            while left > 0 {
-                let batch = left.min(PURGE_BATCH);
-                let (chosen, removed, mut gone) = match self.purge_batch(&mut conn, batch) {
-                    Ok(done) => done,
-                    Err(e) if first => return Err(e),
-                    Err(_) => break,
-                };
-                first = false;
-                users.append(&mut gone);
-                left -= chosen;
-                // Fewer chosen than asked: nothing more to purge. None removed: the chosen rows
-                // changed meanwhile; stop rather than choose them again.
-                if chosen < batch || removed == 0 {
-                    break;
-                }
+        self.guarded(|| self.purge_on(&mut self.conn.checkout(), limit))
+    }
+
+    /// [`Store::purge`] on `conn` (which may carry a deadline).
+    fn purge_on(&self, conn: &mut Conn<'_>, limit: u32) -> Result<Vec<String>> {
+        self.schema()?;
+        let mut users = Vec::new();
+        let mut left = limit;
+        let mut first = true;
+        while left > 0 {
+            let batch = left.min(PURGE_BATCH);
+            let (chosen, removed, mut gone) = match self.purge_batch(conn, batch) {
+                Ok(done) => done,
+                Err(e) if first => return Err(e),
+                Err(_) => break,
+            };
+            first = false;
+            users.append(&mut gone);
+            left -= chosen;
+            // Fewer chosen than asked: nothing more to purge. None removed: the chosen rows
+            // changed meanwhile; stop rather than choose them again.
+            if chosen < batch || removed == 0 {
+                break;
             }
-            Ok(users)
-        })
+        }
+        Ok(users)
     }
 
     /// As [`Store::purge`], but at most once per `interval` seconds per store (so per PHP
@@ -148,6 +150,14 @@ impl Store {
             return Ok(None);
         }
         self.purge(limit).map(Some)
+    }
+
+    /// [`Store::purge_if_due`] that gives up at `until` (a lookup's share of its budget).
+    pub(super) fn purge_if_due_until(&self, due: PurgeDue, until: Instant) -> Result<Vec<String>> {
+        if due.interval < 0 || !self.claim_purge(due.interval) {
+            return Ok(Vec::new());
+        }
+        self.guarded(|| self.purge_on(&mut self.conn.checkout_until(until), due.limit))
     }
 
     /// True, and the purge time set to now, when no purge started in the last `interval`
@@ -200,12 +210,12 @@ impl Store {
         Ok((count, removed, users))
     }
 
-    /// Deletes every row that exists now (rows minted meanwhile, with a higher id, stay);
-    /// returns the temporary user names of the removed createUser = 'y' rows.
+    /// Deletes every row that exists now (rows minted meanwhile, with a higher id, stay): how
+    /// many, and the temporary user names of the removed createUser = 'y' rows.
     ///
     /// # Errors
     /// Database or schema failure.
-    pub fn revoke_all(&self) -> Result<Vec<String>> {
+    pub fn revoke_all(&self) -> Result<Revoked> {
         self.guarded(|| {
             self.schema()?;
             let mut conn = self.conn.checkout();
@@ -213,11 +223,15 @@ impl Store {
                 .text_rows(sql::users_of_all_rows())
                 .map_err(|e| self.db_error(e))?;
             let Some(max) = rows.iter().filter_map(UserOfRow::id).max() else {
-                return Ok(Vec::new());
+                return Ok(Revoked::default());
             };
-            conn.write(Retry::IfBroken, sql::DELETE_UP_TO, (max,))
+            let written = conn
+                .write(Retry::IfBroken, sql::DELETE_UP_TO, (max,))
                 .map_err(|e| self.db_error(e))?;
-            Ok(rows.iter().filter_map(UserOfRow::temp_user).collect())
+            Ok(Revoked {
+                count: written.affected,
+                temp_users: rows.iter().filter_map(UserOfRow::temp_user).collect(),
+            })
         })
     }
 }

@@ -38,5 +38,5 @@ pub use config::{
     DEFAULT_PURGE_INTERVAL, MAX_CONFIGURED_TIMEOUT, StoreConfig, timeout_setting,
 };
 pub use handle::Store;
-pub use lookup::PresentedToken;
-pub use model::{CreateOptions, Created, Grant, MigrationReport, SchemeInfo, TokenRow};
+pub use lookup::{LookupOutcome, LookupRequest, PresentedToken, PurgeDue};
+pub use model::{CreateOptions, Created, Grant, MigrationReport, Revoked, SchemeInfo, TokenRow};

@@ -115,6 +115,16 @@ pub struct MigrationReport {
     pub secret_created: bool,
 }
 
+/// What a revocation removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Revoked {
+    /// Rows deleted.
+    pub count: u64,
+    /// The temporary user names of the deleted createUser = 'y' rows (for Tiki's user library
+    /// to remove).
+    pub temp_users: Vec<String>,
+}
+
 /// Tiki's temporary user name, `userPrefix . sprintf('%06d', tokenId * 531441 % 1000000)`, of a
 /// row with createUser = 'y' (PHP's `%` keeps the sign of the dividend, as Rust's does).
 pub(crate) fn temp_user(create_user: bool, prefix: &str, token_id: i64) -> Option<String> {

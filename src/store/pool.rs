@@ -13,7 +13,7 @@
 use mysql::prelude::{FromRow, Queryable};
 use mysql::{Opts, Params, Pool, PooledConn};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Whether a statement may run again on a fresh connection when the one it was sent on broke.
 ///
@@ -61,6 +61,8 @@ pub(crate) struct Written {
 pub(crate) struct Connector {
     opts: Opts,
     wait: Duration,
+    /// Read and write timeout of one statement.
+    io: Duration,
     password: Option<String>,
     slot: Mutex<Option<Slot>>,
     state: Mutex<State>,
@@ -122,11 +124,13 @@ fn io_fault(io: &std::io::Error) -> Fault {
 }
 
 impl Connector {
-    /// A connector; opens nothing.
-    pub(crate) fn new(opts: Opts, wait: Duration, password: Option<String>) -> Self {
+    /// A connector; opens nothing. `wait`: for a free pooled connection; `io`: the read and
+    /// write timeout of each statement.
+    pub(crate) fn new(opts: Opts, wait: Duration, io: Duration, password: Option<String>) -> Self {
         Self {
             opts,
             wait,
+            io,
             password,
             slot: Mutex::new(None),
             state: Mutex::new(State::default()),
@@ -139,6 +143,18 @@ impl Connector {
         Conn {
             connector: self,
             inner: None,
+            deadline: None,
+        }
+    }
+
+    /// As [`Connector::checkout`], for an operation that must answer by `deadline`: every
+    /// statement's read and write timeout is cut to the time left, and a statement is not sent
+    /// at all once it has run out.
+    pub(crate) fn checkout_until(&self, deadline: Instant) -> Conn<'_> {
+        Conn {
+            connector: self,
+            inner: None,
+            deadline: Some(deadline),
         }
     }
 
@@ -166,10 +182,12 @@ impl Connector {
         Ok(pool)
     }
 
-    /// A connection from the pool (waiting at most the connect timeout for a free one).
-    fn connect(&self) -> Result<PooledConn, DbError> {
+    /// A connection from the pool (waiting at most the connect timeout, or the time left, for a
+    /// free one).
+    fn connect(&self, left: Option<Duration>) -> Result<PooledConn, DbError> {
+        let wait = left.map_or(self.wait, |l| l.min(self.wait));
         self.pool()
-            .and_then(|p| p.try_get_conn(self.wait))
+            .and_then(|p| p.try_get_conn(wait))
             .map_err(|e| self.failed(e))
     }
 
@@ -229,18 +247,39 @@ impl Connector {
 pub(crate) struct Conn<'c> {
     connector: &'c Connector,
     inner: Option<PooledConn>,
+    deadline: Option<Instant>,
 }
 
 impl Conn<'_> {
     /// Runs `op` on this guard's connection (taking one from the pool when it has none). On a
-    /// broken connection `op` runs once more on a fresh one when `retry` allows it.
+    /// broken connection `op` runs once more on a fresh one when `retry` allows it. With a
+    /// deadline, each statement's socket timeouts are the time left (at most the I/O timeout),
+    /// and nothing is sent once it has passed.
     pub(crate) fn run<T>(
         &mut self,
         retry: Retry,
-        op: impl FnMut(&mut PooledConn) -> Result<T, mysql::Error>,
+        mut op: impl FnMut(&mut PooledConn) -> Result<T, mysql::Error>,
     ) -> Result<T, DbError> {
         let connector = self.connector;
-        let result = with_retry(retry, &mut self.inner, || connector.connect(), op, discard);
+        let io = connector.io;
+        let deadline = self.deadline;
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left().is_some_and(|l| l.is_zero()) {
+            return Err(connector.failed(out_of_time()));
+        }
+        let result = with_retry(
+            retry,
+            &mut self.inner,
+            || connector.connect(left()),
+            |c| {
+                let timeout = left()
+                    .map_or(io, |l| l.min(io))
+                    .max(Duration::from_millis(1));
+                set_socket_timeouts(c, timeout);
+                op(c)
+            },
+            discard,
+        );
         match result {
             Ok(v) => {
                 connector.ok();
@@ -359,6 +398,42 @@ impl Drop for Conn<'_> {
             && std::thread::panicking()
         {
             discard(c);
+        }
+    }
+}
+
+/// The error of a statement not sent because the operation's time budget ran out.
+fn out_of_time() -> mysql::Error {
+    mysql::Error::IoError(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "the operation's time budget ran out",
+    ))
+}
+
+/// Sets the read and write timeouts of a connection's socket (the mysql crate sets them only
+/// when it connects). A failure leaves the timeouts of the connection as they were, which are
+/// at most the I/O timeout: the budget is then merely less tight.
+fn set_socket_timeouts(conn: &PooledConn, timeout: Duration) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = conn.as_ref().as_raw_fd();
+        let tv = libc::timeval {
+            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_usec: libc::suseconds_t::from(i32::try_from(timeout.subsec_micros()).unwrap_or(0)),
+        };
+        for option in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
+            // SAFETY: `setsockopt` reads `size_of::<timeval>()` bytes from `&tv`, a live local
+            // of exactly that type, and changes only the socket behind `fd`, which `conn` owns.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    option,
+                    std::ptr::from_ref(&tv).cast(),
+                    libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>()).unwrap_or(0),
+                );
+            }
         }
     }
 }

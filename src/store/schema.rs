@@ -70,25 +70,24 @@ impl Schema {
     }
 }
 
-/// Reads the schema. The outer error is the database's; the inner one says what is missing
-/// ([`crate::Error::Schema`]) or that the DSN names no database.
+/// Reads the schema (one round trip). The outer error is the database's; the inner one says
+/// what is missing ([`crate::Error::Schema`]) or that the DSN names no database.
 pub(crate) fn detect(conn: &mut Conn<'_>) -> Result<crate::Result<Schema>, DbError> {
-    let head = conn.text_rows::<sql::Head>(sql::HEAD)?.into_iter().next();
-    let server_version = head.as_ref().map(|h| h.version.clone()).unwrap_or_default();
-    let Some(database) = head.and_then(|h| h.database) else {
+    let rows: Vec<SchemaRow> = conn.text_rows(&sql::detect())?;
+    let server_version = rows.first().map(SchemaRow::version).unwrap_or_default();
+    let Some(database) = rows.first().and_then(SchemaRow::database) else {
         return Ok(Err(crate::Error::Config(
             "the connection has no database selected".into(),
         )));
     };
-    let tables: Vec<SchemaRow> = conn.text_rows(&sql::tables())?;
-    let has = |name: &str| tables.iter().any(|t| t.table().as_deref() == Some(name));
+    let has = |name: &str| rows.iter().any(|r| r.table().as_deref() == Some(name));
     if !has(TABLE) {
         return Ok(Err(crate::Error::Schema(format!(
             "the table {TABLE} does not exist in the database `{database}`"
         ))));
     }
     let prefs_table = has(PREFS);
-    let (columns, pref_columns) = read_columns(conn.text_rows(&sql::columns())?);
+    let (columns, pref_columns) = read_columns(rows);
     if let Some(e) = missing_columns(&columns, &database) {
         return Ok(Err(e));
     }

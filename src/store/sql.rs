@@ -57,8 +57,9 @@ impl Statements {
 
 /// The select list that [`StoredRow`] decodes: every column by name (`user`/`data` as NULL where
 /// the table lacks them), `creation` rendered as text by the server (the payload needs it as the
-/// server renders it), whether the token is still within its time (database clock), and with
-/// `secret` the stored secret by a primary-key subquery.
+/// server renders it), whether the token is still within its time (database clock), the database
+/// clock itself (the lookup's deadline is handed to the UPDATE in it), and with `secret` the
+/// stored secret by a primary-key subquery.
 fn select_rows(layout: Layout, secret: bool) -> String {
     let user = if layout.user { "`user`" } else { "NULL" };
     let data = if layout.data { "`data`" } else { "NULL" };
@@ -70,7 +71,8 @@ fn select_rows(layout: Layout, secret: bool) -> String {
     format!(
         "SELECT `tokenId`, CAST(`creation` AS CHAR), `timeout`, `hits`, `maxhits`, `token`, \
          `entry`, `parameters`, `groups`, `email`, `createUser`, `userPrefix`, {user}, {data}, \
-         (`timeout` = -1 OR UNIX_TIMESTAMP(`creation`) + `timeout` >= UNIX_TIMESTAMP()){secret} \
+         (`timeout` = -1 OR UNIX_TIMESTAMP(`creation`) + `timeout` >= UNIX_TIMESTAMP()), \
+         UNIX_TIMESTAMP(NOW(6)){secret} \
          FROM `{TABLE}`"
     )
 }
@@ -135,11 +137,15 @@ impl StoredRow {
     pub(crate) fn fresh(&self) -> bool {
         self.0.int(14) == Some(1)
     }
+    /// The database clock when the SELECT ran, in Unix seconds with microseconds.
+    pub(crate) fn db_now(&self) -> Option<f64> {
+        self.0.float(15)
+    }
     /// The stored secret (only selected by [`Statements::by_token_with_secret`]); `None` when
     /// absent or empty.
     pub(crate) fn secret(&self) -> Option<Secret> {
         self.0
-            .bytes(15)
+            .bytes(16)
             .filter(|s| !s.is_empty())
             .map(Secret::from_text)
     }
@@ -199,10 +205,15 @@ impl StoredRow {
     }
 }
 
-/// The UPDATE that consumes one hit. `LAST_INSERT_ID(expr)` hands the new count back in the
-/// same round trip (the OK packet's insert id), so the grant reports the hits really left.
+/// The UPDATE that consumes one hit, while a hit is left and only until the lookup's deadline
+/// on the database clock (`SYSDATE(6)` is the time the row is evaluated, after any lock wait, not
+/// the statement's start): an UPDATE that waited past the deadline for a lock — whose client
+/// has already given up and denied — changes nothing. `LAST_INSERT_ID(expr)` hands the new count
+/// back in the same round trip (the OK packet's insert id), so the grant reports the hits really
+/// left. Parameters: tokenId, the deadline in Unix seconds.
 pub(crate) const CONSUME: &str = "UPDATE `tiki_auth_tokens` SET `hits` = LAST_INSERT_ID(`hits` - 1) \
-                                  WHERE `tokenId` = ? AND `hits` > 0";
+                                  WHERE `tokenId` = ? AND `hits` > 0 \
+                                  AND UNIX_TIMESTAMP(SYSDATE(6)) <= ?";
 
 /// The INSERT of a new row, columns by name; `token` NULL, `creation` by its default. Values:
 /// timeout, hits, maxhits, entry, email, parameters, groups, createUser, userPrefix, then
@@ -322,46 +333,21 @@ impl Text {
     }
 }
 
-/// The database and the server version (schema detection).
-pub(crate) const HEAD: &str = "SELECT DATABASE(), VERSION()";
-
-/// Which of the two tables exist.
-pub(crate) fn tables() -> String {
+/// Schema detection in one round trip: the selected database and the server version (on every
+/// row, and on the one row of NULLs when neither table exists, thanks to the outer join), then
+/// each column of the two tables. `create` and `scheme_info` run it every time, so that a table
+/// migrated (or dropped and created again) by another process is seen at once.
+pub(crate) fn detect() -> String {
     format!(
-        "SELECT TABLE_NAME FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('{TABLE}', '{PREFS}')"
+        "SELECT DATABASE(), VERSION(), c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, \
+         c.CHARACTER_MAXIMUM_LENGTH, c.CHARACTER_OCTET_LENGTH, c.CHARACTER_SET_NAME, \
+         c.COLLATION_NAME \
+         FROM (SELECT 1) AS one LEFT JOIN information_schema.COLUMNS AS c \
+         ON c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME IN ('{TABLE}', '{PREFS}')"
     )
 }
 
-/// The columns of the two tables.
-pub(crate) fn columns() -> String {
-    format!(
-        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, \
-         CHARACTER_OCTET_LENGTH, CHARACTER_SET_NAME, COLLATION_NAME \
-         FROM information_schema.COLUMNS \
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('{TABLE}', '{PREFS}')"
-    )
-}
-
-/// A row of [`HEAD`].
-pub(crate) struct Head {
-    /// The selected database, `None` when the connection has none.
-    pub database: Option<String>,
-    /// `VERSION()`.
-    pub version: String,
-}
-
-impl FromRow for Head {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        let c = Cells::new(row);
-        Ok(Self {
-            database: c.text(0),
-            version: c.text(1).unwrap_or_default(),
-        })
-    }
-}
-
-/// A row of [`tables`] or [`columns`]: the table's name first.
+/// A row of [`detect`].
 pub(crate) struct SchemaRow(Cells);
 
 impl FromRow for SchemaRow {
@@ -371,29 +357,37 @@ impl FromRow for SchemaRow {
 }
 
 impl SchemaRow {
-    pub(crate) fn table(&self) -> Option<String> {
+    /// The selected database, `None` when the connection has none.
+    pub(crate) fn database(&self) -> Option<String> {
         self.0.text(0)
     }
+    /// `VERSION()`.
+    pub(crate) fn version(&self) -> String {
+        self.0.text(1).unwrap_or_default()
+    }
+    pub(crate) fn table(&self) -> Option<String> {
+        self.0.text(2)
+    }
     pub(crate) fn column(&self) -> Option<String> {
-        self.0.text(1)
+        self.0.text(3)
     }
     pub(crate) fn data_type(&self) -> String {
-        self.0.text(2).unwrap_or_default().to_ascii_lowercase()
+        self.0.text(4).unwrap_or_default().to_ascii_lowercase()
     }
     pub(crate) fn column_type(&self) -> String {
-        self.0.text(3).unwrap_or_default().to_ascii_lowercase()
+        self.0.text(5).unwrap_or_default().to_ascii_lowercase()
     }
     pub(crate) fn chars(&self) -> Option<u64> {
-        self.0.int(4).and_then(|n| u64::try_from(n).ok())
+        self.0.int(6).and_then(|n| u64::try_from(n).ok())
     }
     pub(crate) fn octets(&self) -> Option<u64> {
-        self.0.int(5).and_then(|n| u64::try_from(n).ok())
+        self.0.int(7).and_then(|n| u64::try_from(n).ok())
     }
     pub(crate) fn charset(&self) -> Option<String> {
-        self.0.text(6)
+        self.0.text(8)
     }
     pub(crate) fn collation(&self) -> Option<String> {
-        self.0.text(7)
+        self.0.text(9)
     }
 }
 

@@ -153,6 +153,46 @@ function sql(string $dsn, string $sql): array
 }
 
 /** The first column of the first row, or null. */
+/**
+ * Runs $statements in a separate mariadb client session that stays open (a lock it takes is
+ * held), waits until they ran, and returns a function that runs $release in the same session
+ * and closes it.
+ */
+function hold(string $dsn, string $statements, string $release): callable
+{
+    $u = parse_url($dsn);
+    $cmd = [getenv('TIKI_TOKENS_SQL_CLIENT') ?: 'mariadb', '--no-defaults', '--batch', '--unbuffered',
+        '-h' . ($u['host'] ?? '127.0.0.1'), '-P' . ($u['port'] ?? 3306), '-u' . rawurldecode($u['user'] ?? 'root'),
+        '--protocol=TCP', dsn_db($dsn)];
+    if (isset($u['pass'])) {
+        $cmd[] = '-p' . rawurldecode($u['pass']);
+    }
+    $proc = proc_open($cmd, [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+    if (! is_resource($proc)) {
+        throw new \RuntimeException('cannot run the SQL client');
+    }
+    $marker = 'held_' . bin2hex(random_bytes(4));
+    fwrite($pipes[0], $statements . "\nSELECT '$marker';\n");
+    fflush($pipes[0]);
+    // The client prints the marker once every statement before it ran: the lock is held.
+    $seen = '';
+    $deadline = microtime(true) + 10;
+    while (! str_contains($seen, $marker) && microtime(true) < $deadline) {
+        $seen .= (string) fgets($pipes[1]);
+    }
+    if (! str_contains($seen, $marker)) {
+        throw new \RuntimeException("the lock was not taken: $seen " . stream_get_contents($pipes[2]));
+    }
+    return static function () use ($proc, $pipes, $release) {
+        fwrite($pipes[0], $release . "\n");
+        fclose($pipes[0]);
+        stream_get_contents($pipes[1]);
+        fclose($pipes[1]);
+        fclose($pipes[2]);
+        proc_close($proc);
+    };
+}
+
 function sql_one(string $dsn, string $query)
 {
     $rows = sql($dsn, $query);

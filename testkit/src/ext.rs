@@ -1,4 +1,4 @@
-//! The built extension and running PHP with it.
+//! The built extension, and running PHP with it loaded.
 //!
 //! The extension comes from `TIKI_TOKENS_EXT` (an absolute path; `scripts/test.sh` sets it to
 //! `target/tiki_tokens.so`, a copy of the release build). The tests never build it themselves:
@@ -6,7 +6,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// The extension to load: `$TIKI_TOKENS_EXT`, or a failed test that says how to build it.
@@ -26,9 +26,9 @@ pub fn extension() -> PathBuf {
     path.canonicalize().expect("canonical extension path")
 }
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// `extension=<path>`, the INI setting that loads [`extension`].
+pub fn extension_ini() -> String {
+    format!("extension={}", extension().display())
 }
 
 /// `-d name="value"`: quoted, so that `=`, `?` and `&` in a DSN survive PHP's INI parser
@@ -54,17 +54,9 @@ pub struct PhpRun {
 
 /// Runs `php -n -d extension=<ext> [-d ini…] <args…>` with extra environment, killing it after
 /// `limit` (a hung PHP fails the test instead of hanging it).
-pub fn run_php(
-    args: &[&str],
-    ini: &[(&str, &str)],
-    env: &[(&str, &str)],
-    limit: Duration,
-) -> PhpRun {
-    let php = std::env::var_os("PHP").map_or_else(|| PathBuf::from("php"), PathBuf::from);
-    let mut cmd = Command::new(&php);
-    cmd.arg("-n")
-        .arg("-d")
-        .arg(format!("extension={}", extension().display()));
+pub fn run(args: &[&str], ini: &[(&str, &str)], env: &[(&str, &str)], limit: Duration) -> PhpRun {
+    let mut cmd = crate::php::command();
+    cmd.arg("-n").arg("-d").arg(extension_ini());
     for (name, value) in ini {
         cmd.arg("-d").arg(ini_arg(name, value));
     }
@@ -73,6 +65,7 @@ pub fn run_php(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let php = crate::php::php_binary();
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", php.display()));
@@ -108,14 +101,14 @@ pub fn run_php(
 }
 
 /// Runs one PHP test file of `php/tests/` (assertions on, exceptions on failure).
-pub fn run_php_test_file(file: &Path, ini: &[(&str, &str)], env: &[(&str, &str)]) -> PhpRun {
+pub fn run_test_file(file: &Path, ini: &[(&str, &str)], env: &[(&str, &str)]) -> PhpRun {
     let mut all_ini = vec![
         ("zend.assertions", "1"),
         ("assert.exception", "1"),
         ("memory_limit", "512M"),
     ];
     all_ini.extend_from_slice(ini);
-    run_php(
+    run(
         &[file.to_str().expect("UTF-8 path")],
         &all_ini,
         env,

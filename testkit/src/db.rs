@@ -2,11 +2,18 @@
 //! the throw-away server of `scripts/mariadb.sh` (started on first use, left running for the
 //! other test binaries; `scripts/test.sh` stops it at the end).
 //!
+//! Every server started here carries the run's marker (see [`crate::procs`]).
+//!
 //! Each test takes a fresh database of its own ([`fresh_database`]), so tests run in parallel.
 
 use mysql::prelude::Queryable;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// `scripts/mariadb.sh` of the repository.
+fn mariadb_script() -> std::path::PathBuf {
+    crate::repo().join("scripts/mariadb.sh")
+}
 
 /// The DSN of the test server (a database on it that exists; tests make their own).
 pub fn server_dsn() -> String {
@@ -17,9 +24,8 @@ pub fn server_dsn() -> String {
         {
             return d;
         }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mariadb.sh");
-        let out = std::process::Command::new("bash")
-            .arg(script)
+        let out = crate::procs::command("bash")
+            .arg(mariadb_script())
             .arg("start")
             .output()
             .expect("run scripts/mariadb.sh");
@@ -98,11 +104,11 @@ pub fn run_sql(dsn: &str, sql: &str) {
 
 /// Tiki's table as Tiki 24 creates it, and as trunk has it (from `../shared/tiki-schema/`,
 /// copied into `tests/data/` so the tests stand alone).
-pub const TIKI24_SQL: &str = include_str!("../data/tiki24.sql");
+pub const TIKI24_SQL: &str = include_str!("../../tests/data/tiki24.sql");
 /// Tiki trunk's table and its secret preference.
-pub const TRUNK_SQL: &str = include_str!("../data/trunk.sql");
+pub const TRUNK_SQL: &str = include_str!("../../tests/data/trunk.sql");
 /// The three rows of Tiki's own test fixture.
-pub const FIXTURE_SQL: &str = include_str!("../data/fixture.sql");
+pub const FIXTURE_SQL: &str = include_str!("../../tests/data/fixture.sql");
 
 // ---- The token store's tests: table variants, engines, own servers -------------------------
 
@@ -230,7 +236,7 @@ pub struct OwnServer {
 impl OwnServer {
     /// Starts a new server in `target/mariadb-<name>-<pid>`.
     pub fn start(name: &str) -> Self {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        let dir = crate::repo()
             .join("target")
             .join(format!("mariadb-{name}-{}", std::process::id()));
         let dsn = Self::script(&dir, "start");
@@ -238,9 +244,8 @@ impl OwnServer {
     }
 
     fn script(dir: &std::path::Path, cmd: &str) -> String {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mariadb.sh");
-        let out = std::process::Command::new("bash")
-            .arg(script)
+        let out = crate::procs::command("bash")
+            .arg(mariadb_script())
             .arg(cmd)
             .env("TIKI_TOKENS_MARIADB_DIR", dir)
             .output()
@@ -278,8 +283,8 @@ impl OwnServer {
 impl Drop for OwnServer {
     fn drop(&mut self) {
         // No assert here: a panic while a failing test unwinds would abort the process.
-        let _ = std::process::Command::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mariadb.sh"))
+        let _ = crate::procs::command("bash")
+            .arg(mariadb_script())
             .arg("stop")
             .env("TIKI_TOKENS_MARIADB_DIR", &self.dir)
             .output();
@@ -384,9 +389,9 @@ pub fn sql_payload(dsn: &str, id: i64) -> Vec<u8> {
 pub fn php_hmac(payload: &[u8], secret: &str) -> String {
     let code = format!(
         "echo hash_hmac('sha256', stream_get_contents(STDIN), {});",
-        super::php::php_literal(secret.as_bytes())
+        crate::value::php_literal(secret.as_bytes())
     );
-    String::from_utf8(super::php::run_php(&code, payload)).unwrap()
+    String::from_utf8(crate::php::eval(&code, payload)).unwrap()
 }
 
 /// Tiki trunk's minting: the row's payload from the server, HMAC by PHP, written back.

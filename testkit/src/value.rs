@@ -1,51 +1,10 @@
-//! Real PHP as the oracle: run the PHP CLI on a script and read back PHP values.
+//! PHP values across the process boundary, and compared as PHP compares them.
 //!
 //! Values cross from PHP to Rust as `serialize()` output, which is binary safe (strings are
-//! length-prefixed), so invalid UTF-8 and NUL bytes survive unchanged.
+//! length-prefixed), so invalid UTF-8 and NUL bytes survive unchanged; trees built in Rust go to
+//! PHP the same way. Pure code: nothing here runs a process.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use tiki_tokens::canon::{Key, PhpArray, Value};
-
-/// The PHP CLI to use: `$PHP` or `php` on PATH.
-pub fn php_binary() -> PathBuf {
-    std::env::var_os("PHP").map_or_else(|| PathBuf::from("php"), PathBuf::from)
-}
-
-/// Runs `php -n -r <code>` with `stdin`, returns stdout. Panics (failing the test) when PHP is
-/// missing or exits non-zero. `-n`: no php.ini, so PHP's built-in defaults apply
-/// (`max_input_vars` 1000, `max_input_nesting_level` 64, `serialize_precision` -1).
-pub fn run_php(code: &str, stdin: &[u8]) -> Vec<u8> {
-    run_php_with(&["-n"], code, stdin)
-}
-
-/// As [`run_php`] with explicit leading arguments (e.g. `-d extension=…`).
-pub fn run_php_with(args: &[&str], code: &str, stdin: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(php_binary())
-        .args(args)
-        .arg("-r")
-        .arg(code)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run PHP ({}): {e}", php_binary().display()));
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("php output");
-    writer.join().expect("stdin writer");
-    assert!(
-        out.status.success(),
-        "php failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// Reads one value written by PHP's `serialize()` (arrays, strings, ints, floats, bools, null).
 pub fn unserialize(bytes: &[u8]) -> Value {
@@ -173,111 +132,6 @@ pub fn php_literal(bytes: &[u8]) -> String {
     s
 }
 
-/// PHP's built-in web server (`php -S`) on a free loopback port, serving `docroot`; stopped and
-/// its docroot removed when dropped, so a failing test never leaves it running.
-pub struct PhpServer {
-    child: std::process::Child,
-    port: u16,
-    docroot: PathBuf,
-}
-
-/// One HTTP response: status code and body.
-pub struct HttpResponse {
-    /// The status code (`200`, `404`, …).
-    pub status: u16,
-    /// The body, as bytes.
-    pub body: Vec<u8>,
-}
-
-impl PhpServer {
-    /// A fresh, empty docroot for [`PhpServer::start`] (under the system temp directory).
-    pub fn temp_docroot(hint: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("tiki-tokens-{hint}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create docroot");
-        dir
-    }
-
-    /// Starts `php <args> -S 127.0.0.1:<free port> -t <docroot>` and waits until it accepts
-    /// connections. `args` come first (e.g. `["-n", "-d", "display_errors=0"]`). The docroot is
-    /// owned from now on: it is deleted with the server.
-    pub fn start(args: &[&str], docroot: PathBuf) -> PhpServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(php_binary())
-            .args(args)
-            .arg("-S")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-t")
-            .arg(&docroot)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run PHP ({}): {e}", php_binary().display()));
-        let server = PhpServer {
-            child,
-            port,
-            docroot,
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "php -S did not start on port {port}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        server
-    }
-
-    /// The port it listens on.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Sends `GET <target> HTTP/1.0` over a raw TCP connection (nothing re-encodes `target`)
-    /// and reads the whole response.
-    pub fn get(&self, target: &[u8]) -> HttpResponse {
-        use std::io::Read;
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
-            .expect("timeout");
-        let mut req = b"GET ".to_vec();
-        req.extend_from_slice(target);
-        req.extend_from_slice(b" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-        s.write_all(&req).expect("send request");
-        let mut resp = Vec::new();
-        // The server may close early on a request it refuses: keep what was read.
-        let _ = s.read_to_end(&mut resp);
-        let head_end = resp.windows(4).position(|w| w == b"\r\n\r\n");
-        let (head, body) = match head_end {
-            Some(i) => (&resp[..i], resp[i + 4..].to_vec()),
-            None => (&resp[..], Vec::new()),
-        };
-        let status = head
-            .split(|&b| b == b' ')
-            .nth(1)
-            .and_then(|c| std::str::from_utf8(c).ok())
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        HttpResponse { status, body }
-    }
-}
-
-impl Drop for PhpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.docroot);
-    }
-}
-
 /// PHP's `serialize()` text of a value, for handing trees built in Rust to PHP (`unserialize`),
 /// binary safe. Floats are written with Rust's shortest round-trip form (`1e25`, `-0e0`), which
 /// PHP's `unserialize` reads back to the same double; NaN and ±INF as PHP writes them.
@@ -288,7 +142,7 @@ pub fn serialize(v: &Value) -> Vec<u8> {
 }
 
 /// [`serialize`] of an array (`a:N:{…}`).
-pub fn serialize_array(a: &PhpArray) -> Vec<u8> {
+fn serialize_array(a: &PhpArray) -> Vec<u8> {
     let mut out = Vec::new();
     serialize_array_into(a, &mut out);
     out
@@ -351,12 +205,15 @@ pub fn identical(a: &Value, b: &Value) -> bool {
         (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Null, Value::Null) => true,
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y.iter())
-                    .all(|((ka, va), (kb, vb))| ka == kb && identical(va, vb))
-        }
+        (Value::Array(x), Value::Array(y)) => identical_arrays(x, y),
         _ => false,
     }
+}
+
+/// [`identical`] for two arrays.
+pub fn identical_arrays(x: &PhpArray, y: &PhpArray) -> bool {
+    x.len() == y.len()
+        && x.iter()
+            .zip(y.iter())
+            .all(|((ka, va), (kb, vb))| ka == kb && identical(va, vb))
 }
