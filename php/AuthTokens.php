@@ -166,9 +166,15 @@ class AuthTokens
     /**
      * Tiki's check: the groups a token grants for this request, or null.
      *
+     * The whole request is bound, not only ($entry, $parameters): its method (GET and HEAD;
+     * POST only for a token created with allowPost, or for tiki-upload_file.php), its cookies
+     * (none that reaches $_REQUEST may bear a bound parameter's name or TOKEN), no query
+     * variable dropped by max_input_vars, and the token taken from the query string. Each
+     * denial's reason is in $lastDenial. On the command line there is no request to bind.
+     *
      * @param mixed $token The TOKEN request parameter
      * @param string $entry $_SERVER['PHP_SELF']
-     * @param array $parameters $_GET (TOKEN is ignored)
+     * @param array $parameters $_GET (TOKEN is ignored), with a POSTed galleryId for uploads
      * @return array|null
      */
     public function getGroups($token, $entry, $parameters)
@@ -181,8 +187,9 @@ class AuthTokens
         }
         // Tiki purges before each lookup; so do we, when due, inside the same call: purge and
         // lookup answer within one time budget (the I/O timeout), and a token that cannot be one
-        // (not 32 or 64 hex characters) reaches the database not even for a purge.
-        $result = $this->store->lookup($token, $entry, $parameters, ['purgeInterval' => $this->purgeInterval]);
+        // (not 32 or 64 hex characters) reaches the database not even for a purge. The whole
+        // request is bound, not only ($entry, $parameters): see lookupRequest().
+        $result = $this->store->lookupRequest($token, $entry, $parameters, ['purgeInterval' => $this->purgeInterval]);
         if ($result->purgedUsers) {
             $this->removeTemporaryUsers($result->purgedUsers);
         }
@@ -213,7 +220,10 @@ class AuthTokens
      * @param string $entry The script path the token is bound to
      * @param array $parameters The query parameters it is bound to
      * @param array $groups The groups it grants
-     * @param array $arguments timeout, hits (0/absent = the cap), email, createUser, userPrefix, user
+     * @param array $arguments timeout, hits (0/absent = the cap), email, createUser, userPrefix, user,
+     *                         allowPost (the token serves POST too: a stronger grant, the POST
+     *                         body is not bound; needs Tiki trunk's table, except for
+     *                         tiki-upload_file.php)
      * @param array $data Extra data (Tiki trunk's data column)
      * @return string
      */
@@ -225,7 +235,8 @@ class AuthTokens
             $arguments['email'] ?? '',
             $arguments['createUser'] ?? false,
             $arguments['userPrefix'] ?? '',
-            $data
+            $data,
+            $arguments['allowPost'] ?? false
         );
         if (isset($arguments['user'])) {
             $options['user'] = (string) $arguments['user'];
@@ -300,11 +311,12 @@ class AuthTokens
      * @param bool $createUser
      * @param string $userPrefix
      * @param array $data
+     * @param bool $allowPost The token serves POST too (see createToken)
      * @return string
      */
-    public function includeToken($url, array $groups = [], $email = '', $timeout = 0, $hits = 0, $createUser = false, $userPrefix = 'guest', $data = [])
+    public function includeToken($url, array $groups = [], $email = '', $timeout = 0, $hits = 0, $createUser = false, $userPrefix = 'guest', $data = [], $allowPost = false)
     {
-        $options = self::createOptions($timeout, $hits, $email, $createUser, $userPrefix, (array) $data);
+        $options = self::createOptions($timeout, $hits, $email, $createUser, $userPrefix, (array) $data, $allowPost);
         return $this->store->includeToken((string) $url, $groups, $options);
     }
 
@@ -471,12 +483,13 @@ class AuthTokens
     }
 
     /** Tiki's rules for the creation arguments, as native options. */
-    private static function createOptions($timeout, $hits, $email, $createUser, $userPrefix, array $data)
+    private static function createOptions($timeout, $hits, $email, $createUser, $userPrefix, array $data, $allowPost)
     {
         $options = [
             'email' => (string) $email,
             'createUser' => ! empty($createUser) && $createUser !== 'n',
             'userPrefix' => (string) $userPrefix,
+            'allowPost' => $allowPost === true,
         ];
         if (! empty($timeout)) {
             $options['timeout'] = (int) $timeout;

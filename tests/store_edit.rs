@@ -79,6 +79,7 @@ fn make(store: &Store) -> (i64, String) {
                 user_prefix: "_first".into(),
                 user: Some("admin".into()),
                 data: Some(r#"{"n":1}"#.into()),
+                ..CreateOptions::default()
             },
         )
         .unwrap();

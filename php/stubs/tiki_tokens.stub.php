@@ -87,8 +87,10 @@ namespace TikiTokens {
     {
         /**
          * @var string malformed, unknown, bad_signature, expired, exhausted, entry_mismatch,
-         *             params_mismatch, lost_race, database_error or internal_error (and
-         *             no_groups, which only AuthTokens::getGroups reports): see reasons()
+         *             params_mismatch, lost_race, database_error, internal_error, and from
+         *             lookupRequest() method_not_allowed, cookie_override, dropped_input,
+         *             token_not_in_query (and no_groups, which only AuthTokens::getGroups
+         *             reports): see reasons()
          */
         public $reason;
         /** @var string What exactly, for logs (never a secret). */
@@ -142,14 +144,36 @@ namespace TikiTokens {
         public function lookup(mixed $token, string $entry, array $params, array $options = []): mixed {}
 
         /**
+         * lookup(), and the whole current request is bound too: its method (GET and HEAD; POST
+         * only for a token minted with allowPost or bound to tiki-upload_file.php), no cookie
+         * that reaches $_REQUEST with the name of a bound parameter or TOKEN, no query variable
+         * dropped by max_input_vars, and the token taken from the query string (for an upload
+         * POST also the POST body). Read from the SAPI and PHP's globals, not from what the
+         * script changed; on the command line (no request) it is lookup(). Never throws.
+         *
+         * @param mixed $token The TOKEN request parameter as the script took it
+         * @param array $params $_GET without TOKEN, or what the script checks instead (Tiki adds a
+         *                      POSTed galleryId for uploads)
+         * @param array{purgeInterval?: ?int, purgeLimit?: int} $options As for lookup()
+         * @return Grant|Denial Reasons of its own: method_not_allowed, cookie_override,
+         *                      dropped_input, token_not_in_query
+         */
+        public function lookupRequest(mixed $token, string $entry, array $params, array $options = []): mixed {}
+
+        /**
          * Binds a new token to $entry and $params. Only what a request can carry back is accepted
          * in $params: strings, ints (matched by their decimal string) and non-empty arrays of
          * them; a float, bool, null, empty array, a TOKEN parameter or a name PHP would rewrite
          * (a space or dot before the first "[") is an InvalidInputException, never a token that
          * can never match.
          *
+         * allowPost lets the token serve POST requests too (a stronger grant: the POST body is
+         * not bound); it is kept as allowPost: true in the data column, so it needs Tiki trunk's
+         * table (an InvalidInputException on Tiki 24's), except for tiki-upload_file.php, where
+         * POST is allowed anyway.
+         *
          * @param array{timeout?: ?int, hits?: ?int, email?: string, createUser?: bool,
-         *              userPrefix?: string, user?: ?string, data?: ?array} $options
+         *              userPrefix?: string, user?: ?string, data?: ?array, allowPost?: bool} $options
          * @return array{tokenId: int, token: string, scheme: string}
          * @throws Exception
          */

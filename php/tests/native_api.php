@@ -329,6 +329,39 @@ test('a missing table is a SchemaException', function () {
     assert($d instanceof Denial);
 });
 
+test('allowPost: kept in data on trunk, refused on Tiki 24 except for the upload script', function () {
+    $trunk = new Store(fresh_db('trunk'));
+    $made = $trunk->create('/tiki-index.php', ['page' => 'P'], ['G'], ['allowPost' => true, 'data' => ['a' => 'b']]);
+    assert($trunk->get($made['token'])['data'] === '{"a":"b","allowPost":true}');
+    assert($trunk->lookup($made['token'], '/tiki-index.php', ['page' => 'P'])->data === '{"a":"b","allowPost":true}');
+    $plain = $trunk->create('/tiki-index.php', [], ['G'], ['allowPost' => false]);
+    assert(! isset($trunk->get($plain['token'])['data']));
+    throws(InvalidInputException::class, fn () => $trunk->create('/x.php', [], ['G'], ['data' => ['allowPost' => true]]), 'allowPost');
+    throws(InvalidInputException::class, fn () => $trunk->create('/x.php', [], ['G'], ['allowPost' => 1]), 'allowPost');
+    throws(InvalidInputException::class, fn () => $trunk->create('/x.php', [], ['G'], ['allowPost' => 'y']), 'allowPost');
+    $old = new Store(fresh_db('tiki24'));
+    $before = count($old->list());
+    throws(InvalidInputException::class, fn () => $old->create('/tiki-index.php', [], ['G'], ['allowPost' => true]), 'data column');
+    assert(count($old->list()) === $before, 'nothing written');
+    $upload = $old->create('/tiki/tiki-upload_file.php', ['galleryId' => '5'], ['G'], ['allowPost' => true]);
+    assert(is_string($upload['token']));
+    throws(InvalidInputException::class, fn () => $old->includeToken('http://x.y/a.php?b=1', ['G'], ['allowPost' => true]), 'data column');
+});
+
+test('lookupRequest: on the command line there is no request to bind', function () {
+    $store = new Store(fresh_db('trunk'));
+    $made = $store->create('/tiki-index.php', ['page' => 'P'], ['G']);
+    // No TOKEN in any query string, no method: on the CLI that is no request, not a denial.
+    $g = $store->lookupRequest($made['token'], '/tiki-index.php', ['page' => 'P']);
+    assert($g instanceof Grant);
+    $d = $store->lookupRequest($made['token'], '/tiki-index.php', ['page' => 'Q']);
+    assert($d instanceof Denial && $d->reason === 'params_mismatch');
+    assert($store->lookupRequest(['x'], '/tiki-index.php', [])->reason === 'malformed');
+    foreach (['method_not_allowed', 'cookie_override', 'dropped_input', 'token_not_in_query'] as $r) {
+        assert(in_array($r, Denial::reasons(), true), $r);
+    }
+});
+
 test('canonical_url', function () {
     $c = TikiTokens\canonical_url('https://user:pw@example.com:8443/tiki/./sub/../tiki-index.php?page=Home%20Page&TOKEN=abc&a[]=1&a[]=2#frag');
     assert($c === ['entry' => '/tiki/tiki-index.php', 'params' => ['page' => 'Home Page', 'a' => ['1', '2']]], var_export($c, true));

@@ -16,6 +16,7 @@ use super::options::{
     create_options, lookup_options, preference_secret, store_config, token_changes,
 };
 use super::registry;
+use super::request;
 use crate::error::{Denial as CoreDenial, DenialReason, VISITOR_MESSAGE};
 use crate::store::{
     CreateOptions, Grant as CoreGrant, LookupOutcome, LookupRequest, PresentedToken, Revoked,
@@ -118,8 +119,9 @@ impl Grant {
 
 /// `TikiTokens\Denial`: a refused lookup. `reason` is a stable name for logs (`malformed`,
 /// `unknown`, `bad_signature`, `expired`, `exhausted`, `entry_mismatch`, `params_mismatch`,
-/// `lost_race`, `database_error`, or `internal_error`); `detail` says more (never a secret);
-/// `message` is what a visitor may be shown.
+/// `lost_race`, `database_error`, `internal_error`, and from `lookupRequest()`
+/// `method_not_allowed`, `cookie_override`, `dropped_input`, `token_not_in_query`); `detail`
+/// says more (never a secret); `message` is what a visitor may be shown.
 #[php_class]
 #[php(name = "TikiTokens\\Denial")]
 #[php(flags = ClassFlags::Final)]
@@ -201,6 +203,66 @@ fn options_of(options: &ArrayArg) -> PhpResult<CreateOptions> {
     })
 }
 
+impl Store {
+    /// `lookup()` and `lookupRequest()`: the request's facts are read only when `bind_request`.
+    fn lookup_with(
+        &self,
+        token: &Zval,
+        entry: &[u8],
+        params: &ZendHashTable,
+        options: &ArrayArg,
+        bind_request: bool,
+    ) -> Zval {
+        let outcome = boundary(
+            || {
+                let token = match bytes_of(token) {
+                    Some(t) => PresentedToken::Text(t),
+                    None => PresentedToken::NotAString(type_name(token)),
+                };
+                let purge = match options.table().map(lookup_options).transpose() {
+                    Ok(purge) => purge.flatten(),
+                    Err(e) => {
+                        return LookupOutcome {
+                            result: Err(CoreDenial::new(DenialReason::Malformed, e.to_string())),
+                            purged_users: Vec::new(),
+                        };
+                    }
+                };
+                let facts = if bind_request {
+                    request::current()
+                } else {
+                    None
+                };
+                self.store.lookup_request(LookupRequest {
+                    token,
+                    entry,
+                    params: params_from_php(params).map_err(|e| e.0),
+                    purge,
+                    facts: facts.as_ref(),
+                })
+            },
+            |text| LookupOutcome {
+                result: Err(CoreDenial::new(
+                    DenialReason::InternalError,
+                    format!("internal error: {text}"),
+                )),
+                purged_users: Vec::new(),
+            },
+        );
+        let purged = outcome.purged_users;
+        match outcome.result {
+            Ok(grant) => object_zval(Grant {
+                inner: grant,
+                purged,
+            }),
+            Err(denial) => object_zval(Denial {
+                inner: denial,
+                purged,
+            }),
+        }
+    }
+}
+
 #[php_impl]
 impl Store {
     /// A store for `$dsn` (null: the INI entry `tiki_tokens.dsn`). Options: `secret` (string;
@@ -231,54 +293,32 @@ impl Store {
         params: &ZendHashTable,
         options: ArrayArg,
     ) -> Zval {
-        let outcome = boundary(
-            || {
-                let token = match bytes_of(token) {
-                    Some(t) => PresentedToken::Text(t),
-                    None => PresentedToken::NotAString(type_name(token)),
-                };
-                let purge = match options.table().map(lookup_options).transpose() {
-                    Ok(purge) => purge.flatten(),
-                    Err(e) => {
-                        return LookupOutcome {
-                            result: Err(CoreDenial::new(DenialReason::Malformed, e.to_string())),
-                            purged_users: Vec::new(),
-                        };
-                    }
-                };
-                self.store.lookup_request(LookupRequest {
-                    token,
-                    entry: entry.as_slice(),
-                    params: params_from_php(params).map_err(|e| e.0),
-                    purge,
-                })
-            },
-            |text| LookupOutcome {
-                result: Err(CoreDenial::new(
-                    DenialReason::InternalError,
-                    format!("internal error: {text}"),
-                )),
-                purged_users: Vec::new(),
-            },
-        );
-        let purged = outcome.purged_users;
-        match outcome.result {
-            Ok(grant) => object_zval(Grant {
-                inner: grant,
-                purged,
-            }),
-            Err(denial) => object_zval(Denial {
-                inner: denial,
-                purged,
-            }),
-        }
+        self.lookup_with(token, entry.as_slice(), params, &options, false)
+    }
+
+    /// As `lookup()`, and the whole current request is bound too (SPEC section 8): its method
+    /// (GET and HEAD; POST only for a token minted with `allowPost` or for Tiki's upload
+    /// script), its cookies (none that reaches `$_REQUEST` may bear the name of a bound
+    /// parameter or `TOKEN`), no query variable dropped by `max_input_vars`, and the token taken
+    /// from the query string. Read from the SAPI and PHP's globals, not from what the script
+    /// changed. On the command line (no request) it is `lookup()`. Options as for `lookup()`.
+    #[php(defaults(options = ArrayArg::empty()))]
+    pub fn lookup_request(
+        &self,
+        token: &Zval,
+        entry: Binary<u8>,
+        params: &ZendHashTable,
+        options: ArrayArg,
+    ) -> Zval {
+        self.lookup_with(token, entry.as_slice(), params, &options, true)
     }
 
     /// Creates a token for `$entry` and `$params` granting `$groups` (the store refuses params
     /// no request can carry back: floats, booleans, null, empty arrays, `TOKEN`). Options (Tiki's
     /// `$arguments`): `timeout`, `hits` (ints; 0 or absent = the cap, -1 = unlimited, capped),
     /// `email`, `createUser` (bool), `userPrefix`, `user` (creator), `data` (array, stored as
-    /// JSON). Returns `['tokenId' => int, 'token' => string, 'scheme' => 'legacy'|'signed']`.
+    /// JSON), `allowPost` (bool: the token serves POST too; kept in `data`, so it needs trunk's
+    /// table, except for `tiki-upload_file.php`). Returns `['tokenId' => int, 'token' => string, 'scheme' => 'legacy'|'signed']`.
     #[php(defaults(options = ArrayArg::empty()))]
     pub fn create(
         &self,

@@ -34,6 +34,7 @@ pub const CREATE_OPTIONS: &[&str] = &[
     "userPrefix",
     "user",
     "data",
+    "allowPost",
 ];
 
 /// The keys of `$changes` that `edit()` and `reissue()` know: the first seven lie outside the
@@ -178,6 +179,7 @@ pub fn create_options(options: &ZendHashTable, user_prefix: &str) -> Result<Crea
                     Some(text(value, "user")?)
                 }
             }
+            "allowPost" => out.allow_post = boolean(value, "allowPost")?,
             "data" => out.data = data_json(value)?,
             _ => {}
         }

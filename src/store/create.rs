@@ -17,6 +17,7 @@ use crate::canon::{
     Key, Params, PhpArray, TOKEN_PARAM, Value, http_query, json, match_params, url,
 };
 use crate::error::{Error, Result};
+use crate::request;
 use crate::token::{self, Scheme, Secret};
 
 /// Tiki's default prefix of temporary user names, used when none is given.
@@ -116,7 +117,7 @@ impl Store {
             None
         };
         let user = row.user.filter(|_| schema.has("user"));
-        let data = row.data.filter(|_| schema.has("data"));
+        let data = row.data.as_deref().filter(|_| schema.has("data"));
         let mut values: Vec<mysql::Value> = vec![
             row.timeout.into(),
             row.hits.into(),
@@ -195,7 +196,9 @@ pub(super) struct Row<'a> {
     create_user: bool,
     user_prefix: &'a str,
     user: Option<&'a str>,
-    data: Option<&'a str>,
+    /// The caller's data, with `allowPost` merged in when asked for.
+    data: Option<String>,
+    allow_post: bool,
 }
 
 impl<'a> Row<'a> {
@@ -211,7 +214,10 @@ impl<'a> Row<'a> {
         let hits = cap(options.hits, config.max_hits, "hits")?;
         let parameters = encode_params(params)?;
         let groups = encode_groups(groups)?;
+        // The caller's data with the POST flag merged in (a caller's own `allowPost` refused).
+        let data = request::data_to_store(options.data.as_deref(), options.allow_post)?;
         let mut row = Self::of(entry, timeout, hits, hits, parameters, groups, options)?;
+        row.data = data;
         if row.user_prefix.is_empty() {
             row.user_prefix = DEFAULT_USER_PREFIX;
         }
@@ -220,7 +226,8 @@ impl<'a> Row<'a> {
 
     /// A row of values already decided (capped, encoded): timeout and hits as stored, the
     /// JSON texts of the parameters and groups, the rest from `options` as given (`data` must
-    /// be JSON text).
+    /// be JSON text, and is stored as given: a re-issue carries a row's data, POST flag
+    /// included, over as it was).
     pub(super) fn of(
         entry: &'a [u8],
         timeout: i64,
@@ -230,10 +237,14 @@ impl<'a> Row<'a> {
         groups: String,
         options: &'a CreateOptions,
     ) -> Result<Self> {
-        if let Some(data) = &options.data {
-            json::decode(data.as_bytes())
-                .map_err(|e| Error::InvalidInput(format!("data must be JSON text: {e}")))?;
-        }
+        let data = match &options.data {
+            Some(text) => {
+                json::decode(text.as_bytes())
+                    .map_err(|e| Error::InvalidInput(format!("data must be JSON text: {e}")))?;
+                Some(text.clone())
+            }
+            None => None,
+        };
         Ok(Self {
             entry,
             timeout,
@@ -245,7 +256,8 @@ impl<'a> Row<'a> {
             create_user: options.create_user,
             user_prefix: &options.user_prefix,
             user: options.user.as_deref(),
-            data: options.data.as_deref(),
+            data,
+            allow_post: options.allow_post,
         })
     }
 
@@ -263,8 +275,16 @@ impl<'a> Row<'a> {
         if let Some(u) = self.user {
             schema.check("user", "the user", u.as_bytes())?;
         }
-        if let Some(d) = self.data {
+        if let Some(d) = &self.data {
             schema.check("data", "the data", d.as_bytes())?;
+        }
+        // The POST flag lives in `data`; the upload script needs none (POST is allowed there).
+        if self.allow_post && !schema.has("data") && !request::is_upload_entry(self.entry) {
+            return Err(Error::InvalidInput(
+                "allowPost needs the data column of Tiki trunk's table, which this table lacks \
+                 (Tiki 24's layout): apply the migration (TikiTokens\\Store::migrate()) first"
+                    .into(),
+            ));
         }
         Ok(())
     }

@@ -474,6 +474,8 @@ fn carried_options(
             Some(d) => d.clone(),
             None => row.data().ok_or_else(|| unreadable("data"))?,
         },
+        // A POST flag in the carried data is carried with it (`Row::of` stores data as given).
+        allow_post: false,
     })
 }
 

@@ -7,7 +7,8 @@
 //!    statement (a primary-key subquery on `tiki_preferences`), so a rotation made by another
 //!    process is seen at once and nothing is cached.
 //! 3. [`Store::verified`]: the oldest row whose value verifies (constant-time, in Rust).
-//! 4. [`usable`] (time, hits) → [`bound_to`] (entry, params) → [`grant_of`] (groups readable).
+//! 4. [`usable`] (time, hits) → [`bound_to`] (entry, params) → the method, when a request is
+//!    bound ([`request::allow_method`]) → [`grant_of`] (groups readable).
 //! 5. [`consume`]: nothing when hits = -1, else one conditional UPDATE that only succeeds while
 //!    a hit is left, so N hits grant exactly N requests under any concurrency.
 //!
@@ -25,6 +26,7 @@ use super::pool::{Conn, Retry};
 use super::sql::{self, StoredRow};
 use crate::canon::{Key, MismatchKind, Params, Value, json, match_entry, match_params, take_token};
 use crate::error::{Denial, DenialReason};
+use crate::request::{self, RequestFacts};
 use crate::token;
 use std::time::{Duration, Instant};
 
@@ -49,6 +51,11 @@ pub struct LookupRequest<'a> {
     pub params: Result<Params, String>,
     /// Purge first when a purge is due, within the same time budget.
     pub purge: Option<PurgeDue>,
+    /// What else PHP read from the request (SPEC section 8), to bind the whole request:
+    /// [`RequestFacts::check`] before any round trip (and before the purge), the method against
+    /// the row ([`request::allow_method`]) after the binding check and before the hit is
+    /// consumed. `None`: only (entry, params) are bound.
+    pub facts: Option<&'a RequestFacts>,
 }
 
 /// Run the purge before a lookup when none ran in the last `interval` seconds (0 = always).
@@ -80,7 +87,7 @@ impl Store {
     pub fn lookup(&self, token: &[u8], entry: &[u8], params: &Params) -> Result<Grant, Denial> {
         let deadline = Instant::now() + self.config.io_timeout;
         self.guard(
-            || self.lookup_steps(token, entry, params, deadline),
+            || self.lookup_steps(token, entry, params, deadline, None),
             |m| Err(db_denial(m)),
         )
     }
@@ -108,12 +115,18 @@ impl Store {
                 .map_err(|e| Denial::new(DenialReason::Malformed, format!("params: {e}")))?;
             take_token(&mut params);
             token::precheck(token)?;
+            if let Some(facts) = request.facts {
+                facts.check(token, request.entry, &params)?;
+            }
             if let Some(purge) = request.purge {
                 let half = Instant::now() + self.config.io_timeout / 2;
                 purged_users = self.purge_if_due_until(purge, half).unwrap_or_default();
             }
             self.guard(
-                || self.lookup_steps(token, request.entry, &params, deadline),
+                || {
+                    let method = request.facts.map(|f| f.method.as_slice());
+                    self.lookup_steps(token, request.entry, &params, deadline, method)
+                },
                 |m| Err(db_denial(m)),
             )
         })();
@@ -129,6 +142,7 @@ impl Store {
         entry: &[u8],
         params: &Params,
         deadline: Instant,
+        method: Option<&[u8]>,
     ) -> Result<Grant, Denial> {
         token::precheck(token)?;
         // Pre-checked: 32 or 64 ASCII hex characters.
@@ -155,6 +169,11 @@ impl Store {
         let row = self.verified(&rows, token)?;
         usable(row)?;
         bound_to(row, entry, params)?;
+        if let Some(method) = method {
+            let data = row.data().flatten();
+            let data = data.as_deref().map(str::as_bytes);
+            request::allow_method(row.id().unwrap_or_default(), method, entry, data)?;
+        }
         let mut grant = grant_of(row)?;
         let by = Deadline::of(row, deadline, answered, answered - sent);
         grant.hits_left = consume(&mut conn, row, by).map_err(scrub)?;

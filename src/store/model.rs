@@ -167,6 +167,10 @@ pub struct CreateOptions {
     pub user: Option<String>,
     /// Extra JSON data (trunk's `data` column; ignored on Tiki 24's table).
     pub data: Option<String>,
+    /// Let the token serve POST requests too (SPEC section 8; a stronger grant: the POST body is
+    /// not bound). Kept as `allowPost: true` in the `data` JSON, so it needs trunk's table —
+    /// except for Tiki's upload script, where POST is allowed anyway.
+    pub allow_post: bool,
 }
 
 /// A newly created token.
