@@ -14,13 +14,15 @@
 //! * `schema`, `column`: the detected layout of the table and the width check of a value.
 //! * the operations, each an `impl Store` block: `lookup` (the hot path), `create`, `manage`
 //!   (get, list, delete, purge, revoke), `secret` (rotation), `migrate` (Tiki's migration and
-//!   what the table allows).
+//!   what the table allows), `diagnose` (the doctor's look at server and table, and its
+//!   judgement).
 //! * `model`: what the operations take and give.
 
 mod cells;
 mod column;
 mod config;
 mod create;
+mod diagnose;
 mod dsn;
 mod handle;
 mod lookup;
@@ -39,4 +41,7 @@ pub use config::{
 };
 pub use handle::Store;
 pub use lookup::PresentedToken;
-pub use model::{CreateOptions, Created, Grant, MigrationReport, SchemeInfo, TokenRow};
+pub use model::{
+    CreateOptions, Created, Diagnosis, Finding, GaleraState, Grant, LookupPlan, MigrationReport,
+    RowCounts, SchemeInfo, Severity, TableDiagnosis, TableLayout, TokenRow,
+};
