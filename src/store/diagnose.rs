@@ -329,7 +329,7 @@ fn table_findings(t: &TableDiagnosis, galera: bool, out: &mut Vec<Finding>) {
         finding(
             "purge",
             Severity::Ok,
-            format!("{} rows, none waiting for a purge", t.rows.total),
+            format!("{} row(s), none waiting for a purge", t.rows.total),
         )
     } else {
         finding(
