@@ -5,8 +5,9 @@
 #
 # On a fresh Debian machine it installs what is missing (scripts/bootstrap.sh), starts a
 # throw-away MariaDB of its own unless TIKI_TOKENS_TEST_DSN names a server you configured,
-# builds the extension, runs the Rust unit, property and integration tests (real MariaDB, real
-# PHP CLI and built-in web server), then a short smoke run of each fuzz target.
+# builds the extension and the Debian package (scripts/package.sh), runs the Rust unit, property
+# and integration tests (real MariaDB, real PHP CLI and built-in web server, the admin command
+# `tiki-tokens`, the package's contents), then a short smoke run of each fuzz target.
 # FUZZ_SECONDS (default 10) sets the length of each fuzz smoke run; 0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +31,12 @@ cargo build --release --features extension
 cp target/release/libtiki_tokens.so target/tiki_tokens.so
 export TIKI_TOKENS_EXT="$root/target/tiki_tokens.so"
 
-echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, PHP built-in web server)"
-cargo test --release --no-fail-fast -- --show-output 2>&1 | tee target/test-output.txt
+echo "== build the Debian package (scripts/package.sh: reuses the release build, adds the admin command)"
+TIKI_TOKENS_DEB="$(scripts/package.sh)"
+export TIKI_TOKENS_DEB
+
+echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, PHP built-in web server, admin command, package contents)"
+cargo test --release --features cli --no-fail-fast -- --show-output 2>&1 | tee target/test-output.txt
 grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print "rust tests: " p " passed, " f " failed"}'
 
 fuzz_seconds="${FUZZ_SECONDS:-10}"
