@@ -187,7 +187,8 @@ fn the_ini_file_is_a_conffile_and_the_maintainer_scripts_use_phpenmod() {
         ),
         (
             "postrm",
-            format!("php_invoke dismod {minor} ALL tiki_tokens"),
+            // On purge the INI file is gone: phpdismod forgets the state only with -p.
+            format!("phpdismod -p -f -m -q -v {minor} -s \"$sapi\" tiki_tokens"),
         ),
     ];
     for (script, call) in want {
