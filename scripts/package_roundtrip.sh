@@ -65,7 +65,7 @@ fpm="/usr/sbin/php-fpm$php_version"
 if [ -x "$fpm" ]; then
   step "FPM SAPI: $fpm -m (modules) and -i (its tiki_tokens section); no FPM is started"
   "$fpm" -m | grep -x tiki_tokens
-  "$fpm" -i | sed -n '/^tiki_tokens$/,/^$/p'
+  "$fpm" -i | sed -n '/^tiki_tokens$/,/^stores (pools)/p'
 fi
 
 step "tiki-tokens doctor (TIKI_TOKENS_DSN=the throw-away database)"
