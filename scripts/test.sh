@@ -5,9 +5,10 @@
 #
 # On a fresh Debian machine it installs what is missing (scripts/bootstrap.sh), starts a
 # throw-away MariaDB of its own unless TIKI_TOKENS_TEST_DSN names a server you configured,
-# builds the extension, runs the Rust unit, property and integration tests (real MariaDB, real
-# PHP CLI, and real web servers: php -S, Apache with mod_php, nginx with PHP-FPM, all started by
-# the tests under target/), then a short smoke run of each fuzz target.
+# builds the extension and the Debian package (scripts/package.sh), runs the Rust unit, property
+# and integration tests (real MariaDB, real PHP CLI, real web servers: php -S, Apache with mod_php,
+# nginx with PHP-FPM, all started by the tests under target/; the admin command `tiki-tokens`, the
+# package's contents), then a short smoke run of each fuzz target.
 # FUZZ_SECONDS (default 10) sets the length of each fuzz smoke run; 0 skips them.
 #
 # Every process the tests start carries TIKI_TOKENS_TEST_RUN=<this run's id> (servers also run
@@ -37,9 +38,13 @@ cargo build --release --features extension
 cp target/release/libtiki_tokens.so target/tiki_tokens.so
 export TIKI_TOKENS_EXT="$root/target/tiki_tokens.so"
 
-echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, php -S, Apache, nginx + PHP-FPM)"
+echo "== build the Debian package (scripts/package.sh: reuses the release build, adds the admin command)"
+TIKI_TOKENS_DEB="$(scripts/package.sh)"
+export TIKI_TOKENS_DEB
+
+echo "== cargo test (unit, property, integration: MariaDB, PHP CLI, php -S, Apache, nginx + PHP-FPM, admin command, package contents)"
 set +e
-TIKI_TOKENS_TEST_RUN="$run_id" cargo test --release --no-fail-fast -- --show-output 2>&1 | tee target/test-output.txt
+TIKI_TOKENS_TEST_RUN="$run_id" cargo test --release --features cli --no-fail-fast -- --show-output 2>&1 | tee target/test-output.txt
 tests_status="${PIPESTATUS[0]}"
 set -e
 grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print "rust tests: " p " passed, " f " failed"}'

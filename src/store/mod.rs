@@ -14,13 +14,15 @@
 //! * `schema`, `column`: the detected layout of the table and the width check of a value.
 //! * the operations, each an `impl Store` block: `lookup` (the hot path), `create`, `edit`
 //!   (in place, or re-issued), `manage` (get, list, delete, purge, revoke), `secret`
-//!   (rotation), `migrate` (Tiki's migration and what the table allows).
+//!   (rotation), `migrate` (Tiki's migration and what the table allows), `diagnose` (the
+//!   doctor's look at server and table, and its judgement).
 //! * `model`: what the operations take and give.
 
 mod cells;
 mod column;
 mod config;
 mod create;
+mod diagnose;
 mod dsn;
 mod edit;
 mod handle;
@@ -41,6 +43,7 @@ pub use config::{
 pub use handle::Store;
 pub use lookup::{LookupOutcome, LookupRequest, PresentedToken, PurgeDue};
 pub use model::{
-    CreateOptions, Created, Grant, HitsChange, MigrationReport, Reissued, Revoked, SchemeInfo,
-    TokenChanges, TokenRow,
+    CreateOptions, Created, Diagnosis, Finding, GaleraState, Grant, HitsChange, LookupPlan,
+    MigrationReport, Reissued, Revoked, RowCounts, SchemeInfo, Severity, TableDiagnosis,
+    TableLayout, TokenChanges, TokenRow,
 };

@@ -216,6 +216,153 @@ pub struct Revoked {
     pub temp_users: Vec<String>,
 }
 
+/// What [`super::handle::Store::diagnose`] found: plain data, for the admin command's doctor
+/// and for phpinfo. [`Diagnosis::findings`] judges it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnosis {
+    /// `VERSION()` of the server.
+    pub server_version: String,
+    /// The selected database.
+    pub database: String,
+    /// Seconds the database clock is ahead of this host's clock (negative: behind), measured
+    /// against the middle of one round trip.
+    pub clock_offset: f64,
+    /// Galera state, when the server has `@@wsrep_on` set.
+    pub galera: Option<GaleraState>,
+    /// The table, or why it cannot be used (missing, or lacking required columns).
+    pub table: Result<TableDiagnosis, String>,
+}
+
+/// What [`Diagnosis`] found of the table `tiki_auth_tokens`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableDiagnosis {
+    /// Whose layout the table has.
+    pub layout: TableLayout,
+    /// `information_schema.TABLES.ENGINE` (`MyISAM`, `InnoDB`, …); `None` when not shown.
+    pub engine: Option<String>,
+    /// Names of the indexes whose first column is `token` (Tiki's is `tiki_auth_tokens_token`).
+    pub token_indexes: Vec<String>,
+    /// What the server plans for the lookup's SELECT.
+    pub lookup_plan: LookupPlan,
+    /// The scheme in use and whether the migration is pending.
+    pub scheme: SchemeInfo,
+    /// Rows, and rows waiting for a purge.
+    pub rows: RowCounts,
+}
+
+/// Whose layout the table has (SPEC section 1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TableLayout {
+    /// Tiki 24's: token `CHAR(32)`, entry `VARCHAR(50)`, parameters `VARCHAR(255)`, no `user`,
+    /// no `data`.
+    Tiki24,
+    /// Tiki trunk's: token `VARCHAR(64)` ascii_bin, entry `MEDIUMTEXT`, parameters `TEXT`,
+    /// `user` and `data`.
+    Trunk,
+    /// Neither: the columns that tell them apart, as the table has them.
+    Other(String),
+}
+
+impl TableLayout {
+    /// A short name: `tiki24`, `trunk`, `other`.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TableLayout::Tiki24 => "tiki24",
+            TableLayout::Trunk => "trunk",
+            TableLayout::Other(_) => "other",
+        }
+    }
+}
+
+/// The server's plan (`EXPLAIN`) for the lookup's SELECT by token, the row of the token table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LookupPlan {
+    /// The access type (`ref`, `ALL`, `system`, …); `None` when the plan reads no table.
+    pub access: Option<String>,
+    /// The index the plan uses.
+    pub key: Option<String>,
+    /// The server's estimate of the rows it reads.
+    pub rows: Option<u64>,
+    /// `Extra` of the plan.
+    pub extra: String,
+}
+
+/// How many rows the table has, and how many are unusable (timed out, out of hits, or
+/// half-written for over a minute) and wait for a purge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    /// Every row.
+    pub total: u64,
+    /// Rows a purge would remove.
+    pub unusable: u64,
+}
+
+/// A Galera node's state (`@@wsrep_on` set), from `SHOW GLOBAL STATUS LIKE 'wsrep%'`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GaleraState {
+    /// `@@wsrep_node_name`.
+    pub node_name: String,
+    /// `wsrep_cluster_size`.
+    pub cluster_size: Option<u64>,
+    /// `wsrep_local_state_comment` (`Synced`, `Donor/Desynced`, `Joining`, …).
+    pub state: String,
+    /// `wsrep_cluster_status` (`Primary` when the node is part of the primary component).
+    pub cluster_status: Option<String>,
+    /// `wsrep_ready` = ON: the node accepts queries.
+    pub ready: bool,
+}
+
+impl GaleraState {
+    /// True when the node is synced with a primary component and ready for queries.
+    #[must_use]
+    pub fn synced(&self) -> bool {
+        self.state == "Synced"
+            && self.ready
+            && self
+                .cluster_status
+                .as_deref()
+                .is_none_or(|s| s == "Primary")
+    }
+}
+
+/// How much a [`Finding`] matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// As it should be.
+    Ok,
+    /// Worth knowing; nothing to do.
+    Note,
+    /// Works, but should be fixed (e.g. legacy tokens still minted).
+    Warning,
+    /// Broken or unsafe (e.g. every lookup scans the table).
+    Problem,
+}
+
+impl Severity {
+    /// `ok`, `note`, `warning`, `problem`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Problem => "problem",
+        }
+    }
+}
+
+/// One line of a diagnosis: what was checked, how it stands, and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// What was checked (`table`, `index`, `clock`, …): stable, for machines.
+    pub check: &'static str,
+    /// How it stands.
+    pub severity: Severity,
+    /// What was found, and what to do when it is not ok.
+    pub message: String,
+}
+
 /// Tiki's temporary user name, `userPrefix . sprintf('%06d', tokenId * 531441 % 1000000)`, of a
 /// row with createUser = 'y' (PHP's `%` keeps the sign of the dividend, as Rust's does).
 pub(crate) fn temp_user(create_user: bool, prefix: &str, token_id: i64) -> Option<String> {

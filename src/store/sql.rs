@@ -439,6 +439,27 @@ impl Text {
     }
 }
 
+/// The database and the server version.
+pub(crate) const HEAD: &str = "SELECT DATABASE(), VERSION()";
+
+/// A row of [`HEAD`].
+pub(crate) struct Head {
+    /// The selected database, `None` when the connection has none.
+    pub database: Option<String>,
+    /// `VERSION()`.
+    pub version: String,
+}
+
+impl FromRow for Head {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        let c = Cells::new(row);
+        Ok(Self {
+            database: c.text(0),
+            version: c.text(1).unwrap_or_default(),
+        })
+    }
+}
+
 /// Schema detection in one round trip: the selected database and the server version (on every
 /// row, and on the one row of NULLs when neither table exists, thanks to the outer join), then
 /// each column of the two tables. `create` and `scheme_info` run it every time, so that a table
@@ -500,6 +521,112 @@ impl SchemaRow {
 /// Tiki's migration of the table (SPEC section 1): the missing clauses in one statement.
 pub(crate) fn alter(clauses: &[String]) -> String {
     format!("ALTER TABLE `{TABLE}` {}", clauses.join(", "))
+}
+
+// ---- Diagnosis (the admin command's doctor, phpinfo) ----------------------------------------
+
+/// The engine of the token table.
+pub(crate) fn table_engine() -> String {
+    format!(
+        "SELECT ENGINE FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{TABLE}'"
+    )
+}
+
+/// The indexes whose first column is `token`.
+pub(crate) fn token_indexes() -> String {
+    format!(
+        "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{TABLE}' \
+         AND COLUMN_NAME = 'token' AND SEQ_IN_INDEX = 1 ORDER BY INDEX_NAME"
+    )
+}
+
+/// The server's plan of a statement (prepared, so that a `?` plays the value it will have).
+pub(crate) fn explain(sql: &str) -> String {
+    format!("EXPLAIN {sql}")
+}
+
+/// Every row, and the rows a purge would remove ([`UNUSABLE`]), with the database clock.
+pub(crate) fn row_counts() -> String {
+    format!("SELECT COUNT(*), COALESCE(SUM({UNUSABLE}), 0) FROM `{TABLE}`")
+}
+
+/// The database clock as Unix time with microseconds.
+pub(crate) const CLOCK: &str = "SELECT UNIX_TIMESTAMP(NOW(6))";
+
+/// Whether the server is a Galera node, and its name. MySQL (no wsrep) answers with an error
+/// (ER_UNKNOWN_SYSTEM_VARIABLE), which means "no".
+pub(crate) const WSREP: &str = "SELECT @@wsrep_on, @@wsrep_node_name";
+
+/// ER_UNKNOWN_SYSTEM_VARIABLE: the answer of a server without wsrep to [`WSREP`].
+pub(crate) const UNKNOWN_VARIABLE: u16 = 1193;
+
+/// The Galera status variables a diagnosis shows.
+pub(crate) const WSREP_STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN \
+     ('wsrep_cluster_size', 'wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_ready')";
+
+/// One row of a statement whose cells are read by position: numbers and texts.
+pub(crate) struct Plain(Cells);
+
+impl FromRow for Plain {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        Ok(Self(Cells::new(row)))
+    }
+}
+
+impl Plain {
+    pub(crate) fn int(&self, i: usize) -> Option<i64> {
+        self.0.int(i)
+    }
+    pub(crate) fn text(&self, i: usize) -> Option<String> {
+        self.0.text(i)
+    }
+    /// A number cell that may have a fraction (`UNIX_TIMESTAMP(NOW(6))`).
+    pub(crate) fn float(&self, i: usize) -> Option<f64> {
+        match self.0.bytes(i) {
+            Some(b) => std::str::from_utf8(b).ok()?.trim().parse().ok(),
+            None => self.0.int(i).map(|n| n as f64),
+        }
+    }
+}
+
+/// A row of [`explain`], read by column name: the columns differ between MySQL and MariaDB
+/// versions (`partitions`, `filtered`), and only a few are needed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PlanRow {
+    /// `table`.
+    pub table: Option<String>,
+    /// `type`.
+    pub access: Option<String>,
+    /// `key`.
+    pub key: Option<String>,
+    /// `rows`.
+    pub rows: Option<u64>,
+    /// `Extra`.
+    pub extra: Option<String>,
+}
+
+impl FromRow for PlanRow {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        let names: Vec<String> = row
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().to_ascii_lowercase())
+            .collect();
+        let cells = Cells::new(row);
+        let at = |name: &str| names.iter().position(|n| n == name);
+        let text = |name: &str| at(name).and_then(|i| cells.text(i));
+        Ok(Self {
+            table: text("table"),
+            access: text("type"),
+            key: text("key"),
+            rows: at("rows")
+                .and_then(|i| cells.int(i))
+                .and_then(|n| u64::try_from(n).ok()),
+            extra: text("extra"),
+        })
+    }
 }
 
 #[cfg(test)]
