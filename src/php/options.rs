@@ -6,7 +6,7 @@ use super::convert::{ConvertError, bytes_of, params_from_php, type_name};
 use super::ini;
 use crate::canon::json::encode_params;
 use crate::error::Error;
-use crate::store::{CreateOptions, PurgeDue, StoreConfig, timeout_setting};
+use crate::store::{CausalReads, CreateOptions, PurgeDue, StoreConfig, timeout_setting};
 use crate::token::Secret;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -21,6 +21,7 @@ pub const STORE_OPTIONS: &[&str] = &[
     "ioTimeout",
     "forceLegacy",
     "preferenceSecret",
+    "causalReads",
 ];
 
 /// The options `create()` and `includeToken()` know.
@@ -75,6 +76,8 @@ pub fn store_config(
         max_hits: ini::int(ini::MAX_HITS)?,
         force_legacy: false,
         preference_secret: None,
+        causal_reads: causal_reads(&ini::text(ini::CAUSAL_READS), ini::CAUSAL_READS)
+            .map_err(Error::Config)?,
     };
     let Some(options) = options else {
         return Ok(config);
@@ -88,6 +91,11 @@ pub fn store_config(
             "connectTimeout" => config.connect_timeout = seconds(value, "connectTimeout")?,
             "ioTimeout" => config.io_timeout = seconds(value, "ioTimeout")?,
             "forceLegacy" => config.force_legacy = boolean(value, "forceLegacy")?,
+            "causalReads" => {
+                let text = text(value, "causalReads")?;
+                config.causal_reads =
+                    causal_reads(&text, "option causalReads").map_err(Error::InvalidInput)?;
+            }
             _ => {}
         }
     }
@@ -208,6 +216,12 @@ fn entries<'a>(
         out.push((name, value));
     }
     Ok(out)
+}
+
+/// `auto`, `on` or `off`.
+fn causal_reads(text: &str, what: &str) -> Result<CausalReads, String> {
+    CausalReads::parse(text)
+        .ok_or_else(|| format!("{what} must be auto, on or off, got {text:?}"))
 }
 
 /// A preference secret given to `withPreferenceSecret()`: empty means none.
