@@ -192,7 +192,6 @@ fn hammer_run(
 }
 
 #[test]
-#[ignore = "issue 13: holds on today's code, joins the test command with the rest of the cluster test; scripts/galera_probe.sh runs it"]
 fn exactly_n_grants_for_n_1_5_50() {
     let Some(s) = cluster::take("exactly_n_grants_for_n_1_5_50") else {
         return;
@@ -219,7 +218,6 @@ fn exactly_n_grants_for_n_1_5_50() {
 }
 
 #[test]
-#[ignore = "issue 13: fails on today's code (a 1213 certification conflict is a database_error denial); scripts/galera_probe.sh runs it"]
 fn no_denial_while_hits_are_left() {
     let Some(s) = cluster::take("no_denial_while_hits_are_left") else {
         return;
@@ -284,7 +282,6 @@ struct Trial {
 }
 
 #[test]
-#[ignore = "issue 13: fails on today's code (stale reads with wsrep_sync_wait = 0); scripts/galera_probe.sh runs it"]
 fn deleted_token_never_granted_by_another_node() {
     let Some(s) = cluster::take("deleted_token_never_granted_by_another_node") else {
         return;
@@ -422,7 +419,6 @@ fn report_kill(
 }
 
 #[test]
-#[ignore = "issue 13: fails on today's code (a multi-host DSN is a ConfigException); scripts/galera_probe.sh runs it"]
 fn kill_9_during_load_multi_host_keeps_granting() {
     let Some(mut s) = cluster::take("kill_9_during_load_multi_host_keeps_granting") else {
         return;
@@ -608,7 +604,6 @@ fn pause_cycle(c: &Cluster, db: &str, cycle: usize) -> Pause {
 }
 
 #[test]
-#[ignore = "issue 13: fails on today's code (stale reads; a resumed node answers before it learns of its eviction); scripts/galera_probe.sh runs it"]
 fn paused_node_never_grants_a_revoked_token() {
     let Some(mut s) = cluster::take("paused_node_never_grants_a_revoked_token") else {
         return;

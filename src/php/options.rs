@@ -7,7 +7,7 @@ use super::ini;
 use crate::canon::json::encode_params;
 use crate::error::Error;
 use crate::store::{
-    CreateOptions, HitsChange, PurgeDue, StoreConfig, TokenChanges, timeout_setting,
+    CausalReads, CreateOptions, HitsChange, PurgeDue, StoreConfig, TokenChanges, timeout_setting,
 };
 use crate::token::Secret;
 use ext_php_rs::flags::DataType;
@@ -23,6 +23,7 @@ pub const STORE_OPTIONS: &[&str] = &[
     "ioTimeout",
     "forceLegacy",
     "preferenceSecret",
+    "causalReads",
 ];
 
 /// The options `create()` and `includeToken()` know.
@@ -95,6 +96,8 @@ pub fn store_config(
         max_hits: ini::int(ini::MAX_HITS)?,
         force_legacy: false,
         preference_secret: None,
+        causal_reads: causal_reads(&ini::text(ini::CAUSAL_READS), ini::CAUSAL_READS)
+            .map_err(Error::Config)?,
     };
     let Some(options) = options else {
         return Ok(config);
@@ -108,6 +111,11 @@ pub fn store_config(
             "connectTimeout" => config.connect_timeout = seconds(value, "connectTimeout")?,
             "ioTimeout" => config.io_timeout = seconds(value, "ioTimeout")?,
             "forceLegacy" => config.force_legacy = boolean(value, "forceLegacy")?,
+            "causalReads" => {
+                let text = text(value, "causalReads")?;
+                config.causal_reads =
+                    causal_reads(&text, "option causalReads").map_err(Error::InvalidInput)?;
+            }
             _ => {}
         }
     }
@@ -290,6 +298,11 @@ fn entries<'a>(
         out.push((name, value));
     }
     Ok(out)
+}
+
+/// `auto`, `on` or `off`.
+fn causal_reads(text: &str, what: &str) -> Result<CausalReads, String> {
+    CausalReads::parse(text).ok_or_else(|| format!("{what} must be auto, on or off, got {text:?}"))
 }
 
 /// A preference secret given to `withPreferenceSecret()`: empty means none.

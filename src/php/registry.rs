@@ -26,6 +26,7 @@ struct Key {
     max_timeout: i64,
     max_hits: i64,
     force_legacy: bool,
+    causal_reads: crate::store::CausalReads,
 }
 
 impl Key {
@@ -42,6 +43,7 @@ impl Key {
             max_timeout: c.max_timeout,
             max_hits: c.max_hits,
             force_legacy: c.force_legacy,
+            causal_reads: c.causal_reads,
         }
     }
 }

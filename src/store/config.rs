@@ -23,6 +23,33 @@ pub const DEFAULT_PURGE_INTERVAL: i64 = 60;
 /// The longest timeout a configuration may set: a timeout beyond a day is a mistake.
 pub const MAX_CONFIGURED_TIMEOUT: Duration = Duration::from_secs(86_400);
 
+/// Causal reads on a MariaDB Galera node (`wsrep_sync_wait = 1` for the store's sessions).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CausalReads {
+    /// On when the server runs Galera (`@@wsrep_on`), off otherwise.
+    #[default]
+    Auto,
+    /// Always (MariaDB).
+    On,
+    /// Never: a node that lags may grant a token revoked on another node for a few
+    /// milliseconds (more under load or after a pause); for MariaDB builds without Galera
+    /// support, whose sessions lack the variable.
+    Off,
+}
+
+impl CausalReads {
+    /// `auto`, `on` or `off`.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "on" | "1" | "yes" | "true" => Some(Self::On),
+            "off" | "0" | "no" | "false" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
 /// How to reach the database and which defaults apply.
 #[derive(Clone)]
 pub struct StoreConfig {
@@ -51,6 +78,8 @@ pub struct StoreConfig {
     pub max_hits: i64,
     /// Mint legacy MD5 tokens even where signed ones are possible (only when told to).
     pub force_legacy: bool,
+    /// Causal reads on a Galera node.
+    pub causal_reads: CausalReads,
 }
 
 impl StoreConfig {
@@ -66,6 +95,7 @@ impl StoreConfig {
             max_timeout: DEFAULT_MAX_TIMEOUT,
             max_hits: DEFAULT_MAX_HITS,
             force_legacy: false,
+            causal_reads: CausalReads::Auto,
         }
     }
 }
@@ -85,6 +115,7 @@ impl fmt::Debug for StoreConfig {
             .field("max_timeout", &self.max_timeout)
             .field("max_hits", &self.max_hits)
             .field("force_legacy", &self.force_legacy)
+            .field("causal_reads", &self.causal_reads)
             .finish()
     }
 }

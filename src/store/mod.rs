@@ -8,7 +8,8 @@
 //!   one redactor of DSNs and passwords.
 //! * `handle`: the [`Store`] itself (pool, cached schema, shared helpers).
 //! * `pool`: connections; [`pool::Conn`], the guard every statement runs through (it keeps the
-//!   books on broken connections and retries only what may run twice).
+//!   books on broken connections and retries only what may run twice); `hosts` and `hostlist`:
+//!   the servers of a DSN that names several (a Galera cluster) and failover between them.
 //! * `sql`: every statement and the typed decoder of every row (`cells` reads cells without
 //!   panics).
 //! * `schema`, `column`: the detected layout of the table and the width check of a value.
@@ -26,6 +27,8 @@ mod diagnose;
 mod dsn;
 mod edit;
 mod handle;
+mod hostlist;
+mod hosts;
 mod lookup;
 mod manage;
 mod migrate;
@@ -37,8 +40,9 @@ mod secret;
 mod sql;
 
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT, DEFAULT_MAX_HITS, DEFAULT_MAX_TIMEOUT,
-    DEFAULT_PURGE_INTERVAL, MAX_CONFIGURED_TIMEOUT, StoreConfig, timeout_setting,
+    CausalReads, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT, DEFAULT_MAX_HITS,
+    DEFAULT_MAX_TIMEOUT, DEFAULT_PURGE_INTERVAL, MAX_CONFIGURED_TIMEOUT, StoreConfig,
+    timeout_setting,
 };
 pub use handle::Store;
 pub use lookup::{LookupOutcome, LookupRequest, PresentedToken, PurgeDue};
