@@ -12,7 +12,7 @@
 # FUZZ_SECONDS (default 10) sets the length of each fuzz smoke run; 0 skips them.
 #
 # Every process the tests start carries TIKI_TOKENS_TEST_RUN=<this run's id> (servers also run
-# in target/test-servers/<id>/); after the tests, any such process still alive fails the run
+# in $TIKI_TOKENS_SERVERS_DIR/<id>/, target/test-servers/ by default); after the tests, any such process still alive fails the run
 # (scripts/lib/leftovers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,8 @@ root="$PWD"
 source scripts/lib/leftovers.sh
 run_id="test-$$-$(date +%s)"
 
-scripts/bootstrap.sh
+# --galera: the cluster test (tests/galera.rs) runs a 3-node MariaDB Galera cluster.
+scripts/bootstrap.sh --galera
 
 started_db=""
 if [ -z "${TIKI_TOKENS_TEST_DSN:-}" ]; then
@@ -31,6 +32,23 @@ fi
 cleanup() { [ -n "$started_db" ] && scripts/mariadb.sh stop || true; }
 trap cleanup EXIT
 echo "== test server: ${TIKI_TOKENS_TEST_DSN%%@*}@… (throw-away: ${started_db:-no})"
+
+# As root, Apache's and PHP-FPM's workers (www-data) and the Galera nodes (mysql) must enter every
+# directory above their files; a repository under a private directory (mode 700 /root, say) gets
+# those files in a directory of this run under /tmp instead.
+servers_root="$root/target"
+if [ "$(id -u)" = 0 ]; then
+  for d in "$root/target" "$root" $(p="$root"; while [ "$p" != / ]; do p="$(dirname "$p")"; echo "$p"; done); do
+    if [ -d "$d" ] && [ $(( 0$(stat -c %a "$d") & 1 )) = 0 ]; then
+      servers_root="$(mktemp -d /tmp/tiki-tokens-servers.XXXXXX)"
+      chmod 755 "$servers_root"
+      echo "== $d is not world-executable: the tests' servers live under $servers_root"
+      break
+    fi
+  done
+fi
+export TIKI_TOKENS_SERVERS_DIR="$servers_root/test-servers"
+export TIKI_TOKENS_GALERA_DIR="${TIKI_TOKENS_GALERA_DIR:-$servers_root/galera}"
 
 echo "== build the extension (release)"
 cargo build --release --features extension
@@ -55,10 +73,10 @@ leftovers "$run_id" "$root" || leftovers_status=1
 [ "$leftovers_status" = 1 ] || echo "none"
 if [ "$tests_status" != 0 ] || [ "$leftovers_status" != 0 ]; then
   echo "== FAILED: cargo test exit $tests_status, processes left behind: $leftovers_status" \
-    "(server files of failing tests: target/test-servers/$run_id/)" >&2
+    "(server files of failing tests: $TIKI_TOKENS_SERVERS_DIR/$run_id/)" >&2
   exit 1
 fi
-rm -rf "target/test-servers/$run_id"
+rm -rf "$TIKI_TOKENS_SERVERS_DIR/$run_id"
 
 fuzz_seconds="${FUZZ_SECONDS:-10}"
 if [ -d fuzz ] && [ "$fuzz_seconds" != 0 ]; then

@@ -721,3 +721,60 @@ fn probe_lookup_latency() {
         .expect("restore wsrep_sync_wait");
     eprintln!("latency:\n  {}", rows.join("\n  "));
 }
+
+/// phpinfo and `schemeInfo()` show the node (name, cluster size, synced) of every node, and warn
+/// when the table is not InnoDB (Galera does not replicate MyISAM); a multi-server DSN shows
+/// every server and names the one in use. (Causal reads are proven by the stale-read tests
+/// above, which run with the cluster's default `wsrep_sync_wait = 0`.)
+#[test]
+fn cluster_state_in_scheme_info_and_phpinfo() {
+    let Some(s) = cluster::take("cluster_state_in_scheme_info_and_phpinfo") else {
+        return;
+    };
+    let db = "galera_state";
+    cluster::create_database(&s.cluster, db);
+    for node in 1..=cluster::NODES {
+        let store = tiki_tokens::store::Store::new(tiki_tokens::store::StoreConfig::new(
+            s.cluster.dsn(node, db),
+        ))
+        .unwrap();
+        let info = store.scheme_info().unwrap();
+        let c = info.cluster.expect("a Galera node");
+        assert_eq!(c.state.cluster_size, Some(3), "node {node}: {c:?}");
+        assert!(c.state.synced() && c.replicated(), "node {node}: {c:?}");
+        assert!(!c.state.node_name.is_empty());
+    }
+    let mut conn = cluster::conn(&s.cluster.dsn(1, db));
+    conn.query_drop("ALTER TABLE tiki_auth_tokens ENGINE=MyISAM")
+        .unwrap();
+    let multi = s.cluster.multi_dsn(1, db);
+    let run = testkit::ext::run(
+        &["--ri", "tiki_tokens"],
+        &[("tiki_tokens.dsn", &multi)],
+        &[],
+        std::time::Duration::from_secs(60),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    for wanted in [
+        "cluster => Galera node",
+        "of a cluster of 3: Synced (synced)",
+        "WARNING => the table is MyISAM, which Galera does not replicate",
+        "using server 1 of 3",
+    ] {
+        assert!(
+            run.stdout.contains(wanted),
+            "{wanted:?} missing:\n{}",
+            run.stdout
+        );
+    }
+    let php = format!(
+        "$s = new TikiTokens\\Store({}); echo json_encode($s->schemeInfo()['cluster']);",
+        testkit::value::php_literal(s.cluster.dsn(2, db).as_bytes())
+    );
+    let out = testkit::php::eval_with(&["-n", "-d", &testkit::ext::extension_ini()], &php, b"");
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["replicated"], false, "{json}");
+    assert_eq!(json["clusterSize"], 3, "{json}");
+    conn.query_drop("ALTER TABLE tiki_auth_tokens ENGINE=InnoDB")
+        .unwrap();
+}

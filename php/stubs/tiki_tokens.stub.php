@@ -291,7 +291,13 @@ namespace TikiTokens {
         public function migrate(): array {}
 
         /**
-         * @return array{minting: string, needsMigration: bool, tokenWidth: int, hasSecret: bool}
+         * What the table allows now (detected afresh), and the Galera node the server is (cluster:
+         * null when it is none; replicated: false when the table's engine is not InnoDB, which
+         * Galera does not replicate).
+         *
+         * @return array{minting: string, needsMigration: bool, tokenWidth: int, hasSecret: bool,
+         *               cluster: ?array{node: string, clusterSize: ?int, state: string, synced: bool,
+         *               engine: ?string, replicated: bool}}
          * @throws Exception
          */
         public function schemeInfo(): array {}

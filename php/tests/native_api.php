@@ -290,12 +290,12 @@ test('migrate and schemeInfo: Tiki 24 -> trunk, idempotent', function () {
     $dsn = fresh_db('tiki24');
     $store = new Store($dsn);
     $before = $store->schemeInfo();
-    assert($before === ['minting' => 'legacy', 'needsMigration' => true, 'tokenWidth' => 32, 'hasSecret' => false]);
+    assert($before === ['minting' => 'legacy', 'needsMigration' => true, 'tokenWidth' => 32, 'hasSecret' => false, 'cluster' => null]);
     $report = $store->migrate();
     assert(array_keys($report) === ['altered', 'secretCreated']);
     assert(count($report['altered']) > 0 && $report['secretCreated'] === true);
     $after = $store->schemeInfo();
-    assert($after === ['minting' => 'signed', 'needsMigration' => false, 'tokenWidth' => 64, 'hasSecret' => true]);
+    assert($after === ['minting' => 'signed', 'needsMigration' => false, 'tokenWidth' => 64, 'hasSecret' => true, 'cluster' => null]);
     assert(preg_match('/^[0-9a-f]{64}$/', stored_secret($dsn)) === 1);
     assert($store->migrate() === ['altered' => [], 'secretCreated' => false]);
     $cols = array_column(sql($dsn, 'SHOW COLUMNS FROM tiki_auth_tokens'), 'Type', 'Field');
@@ -304,7 +304,7 @@ test('migrate and schemeInfo: Tiki 24 -> trunk, idempotent', function () {
     assert($store->lookup('e2990f7983b7b6c46b3987536aa38d32', 'tiki-index.php', []) instanceof Grant, 'legacy tokens keep working');
     $made = $store->create('tiki-index.php', [], ['G']);
     assert($made['scheme'] === 'signed' && strlen($made['token']) === 64);
-    assert((new Store(fresh_db('trunk')))->schemeInfo() === ['minting' => 'signed', 'needsMigration' => false, 'tokenWidth' => 64, 'hasSecret' => true]);
+    assert((new Store(fresh_db('trunk')))->schemeInfo() === ['minting' => 'signed', 'needsMigration' => false, 'tokenWidth' => 64, 'hasSecret' => true, 'cluster' => null]);
 });
 
 test('fail closed: an unreachable database denies, throws DatabaseException, shows no password', function () {

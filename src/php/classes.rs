@@ -8,7 +8,8 @@
 
 use super::convert::{
     ArrayArg, array_zval, assoc, bool_zval, bytes_of, bytes_zval, edited_to_php, int_zval,
-    params_from_php, reissued_to_php, row_to_php, string_list, strings_from_php, type_name,
+    opt_str_zval, params_from_php, reissued_to_php, row_to_php, string_list, strings_from_php,
+    type_name,
 };
 use super::exceptions::{boundary, guard, invalid_input};
 use super::ini;
@@ -19,8 +20,8 @@ use super::registry;
 use super::request;
 use crate::error::{Denial as CoreDenial, DenialReason, VISITOR_MESSAGE};
 use crate::store::{
-    CreateOptions, Grant as CoreGrant, LookupOutcome, LookupRequest, PresentedToken, Revoked,
-    Store as CoreStore,
+    ClusterNode, CreateOptions, Grant as CoreGrant, LookupOutcome, LookupRequest, PresentedToken,
+    Revoked, Store as CoreStore,
 };
 use ext_php_rs::binary::Binary;
 use ext_php_rs::boxed::ZBox;
@@ -182,6 +183,24 @@ fn purge_limit(limit: i64) -> PhpResult<u32> {
             u32::MAX
         ))
     })
+}
+
+/// A Galera node as `schemeInfo()['cluster']` shows it (null when the server is none).
+fn cluster_zval(node: Option<&ClusterNode>) -> PhpResult<Zval> {
+    let Some(node) = node else {
+        return Ok(Zval::null());
+    };
+    let size = node.state.cluster_size.map_or_else(Zval::null, |n| {
+        int_zval(i64::try_from(n).unwrap_or(i64::MAX))
+    });
+    Ok(array_zval(assoc(vec![
+        ("node", bytes_zval(node.state.node_name.as_bytes())),
+        ("clusterSize", size),
+        ("state", bytes_zval(node.state.state.as_bytes())),
+        ("synced", bool_zval(node.state.synced())),
+        ("engine", opt_str_zval(node.engine.as_deref())),
+        ("replicated", bool_zval(node.replicated())),
+    ])?))
 }
 
 /// What a revocation removed, as PHP sees it.
@@ -497,6 +516,7 @@ impl Store {
                 ("needsMigration", bool_zval(info.needs_migration)),
                 ("tokenWidth", int_zval(i64::from(info.token_width))),
                 ("hasSecret", bool_zval(info.has_secret)),
+                ("cluster", cluster_zval(info.cluster.as_ref())?),
             ])?)
         })
     }

@@ -9,7 +9,8 @@
 
 use super::handle::Store;
 use super::model::{
-    Diagnosis, Finding, GaleraState, LookupPlan, RowCounts, Severity, TableDiagnosis, TableLayout,
+    ClusterNode, Diagnosis, Finding, GaleraState, LookupPlan, RowCounts, Severity, TableDiagnosis,
+    TableLayout,
 };
 use super::pool::{Conn, Retry};
 use super::schema::Schema;
@@ -155,6 +156,19 @@ impl Store {
             Error::Database("the server did not tell its clock (UNIX_TIMESTAMP(NOW(6)))".into())
         })?;
         Ok(db - (before + after) / 2.0)
+    }
+
+    /// The Galera node the server is, with the table's engine; `None` on a server without wsrep.
+    pub(super) fn cluster_node(&self, conn: &mut Conn<'_>) -> Result<Option<ClusterNode>> {
+        let Some(state) = self.galera(conn)? else {
+            return Ok(None);
+        };
+        let engine = conn
+            .text_rows::<Plain>(&sql::table_engine())
+            .map_err(|e| self.db_error(e))?
+            .first()
+            .and_then(|r| r.text(0));
+        Ok(Some(ClusterNode { state, engine }))
     }
 
     /// The Galera state, when `@@wsrep_on` is set; `None` on a server without wsrep.
@@ -550,6 +564,7 @@ mod tests {
                 needs_migration: false,
                 token_width: 64,
                 has_secret: true,
+                cluster: None,
             },
             rows: RowCounts {
                 total: 10,
@@ -632,6 +647,7 @@ mod tests {
             needs_migration: true,
             token_width: 32,
             has_secret: false,
+            cluster: None,
         };
         t.rows.unusable = 4;
         let d = diagnosis(t.clone(), None);

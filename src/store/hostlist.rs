@@ -5,6 +5,14 @@
 //! The host list is what lies between the last `@` of the authority (or `://`) and the path:
 //! user names and passwords may hold `,` (and so may not be split), host names never do.
 
+/// The host list of a DSN that names several servers (`h1:3306,h2:3306`), `None` otherwise.
+#[must_use]
+pub fn hosts(dsn: &str) -> Option<&str> {
+    parts(dsn)
+        .map(|(_, hosts, _)| hosts)
+        .filter(|h| h.contains(','))
+}
+
 /// The DSNs of each server a DSN names, in order: the DSN itself when it names one.
 #[must_use]
 pub fn split(dsn: &str) -> Vec<String> {

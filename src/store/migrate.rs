@@ -66,11 +66,13 @@ impl Store {
             } else {
                 Scheme::Legacy
             };
+            let cluster = self.cluster_node(&mut conn)?;
             Ok(SchemeInfo {
                 minting,
                 needs_migration: !migration_plan(&schema).is_empty() || !has_secret,
                 token_width: schema.token_width(),
                 has_secret,
+                cluster,
             })
         })
     }

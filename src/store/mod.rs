@@ -47,7 +47,7 @@ pub use config::{
 pub use handle::Store;
 pub use lookup::{LookupOutcome, LookupRequest, PresentedToken, PurgeDue};
 pub use model::{
-    CreateOptions, Created, Diagnosis, Finding, GaleraState, Grant, HitsChange, LookupPlan,
-    MigrationReport, Reissued, Revoked, RowCounts, SchemeInfo, Severity, TableDiagnosis,
-    TableLayout, TokenChanges, TokenRow,
+    ClusterNode, CreateOptions, Created, Diagnosis, Finding, GaleraState, Grant, HitsChange,
+    LookupPlan, MigrationReport, Reissued, Revoked, RowCounts, SchemeInfo, Severity,
+    TableDiagnosis, TableLayout, TokenChanges, TokenRow,
 };

@@ -195,6 +195,28 @@ pub struct SchemeInfo {
     pub token_width: u32,
     /// True when a secret is configured or stored.
     pub has_secret: bool,
+    /// The Galera cluster the server is a node of (`@@wsrep_on`), `None` otherwise.
+    pub cluster: Option<ClusterNode>,
+}
+
+/// A Galera node as [`SchemeInfo`] shows it: its state, and whether the table is replicated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterNode {
+    /// The node's state.
+    pub state: GaleraState,
+    /// The table's engine; Galera replicates InnoDB only, so anything else is a table each node
+    /// keeps for itself (a token made on one node unknown on the others).
+    pub engine: Option<String>,
+}
+
+impl ClusterNode {
+    /// True when Galera replicates the table (InnoDB).
+    #[must_use]
+    pub fn replicated(&self) -> bool {
+        self.engine
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("InnoDB"))
+    }
 }
 
 /// What [`super::handle::Store::migrate`] did.
