@@ -243,8 +243,9 @@ class AuthTokens
         }
         $typed = self::adminFormUrl($entry);
         if ($typed !== null) {
-            $token = $this->getTokenFromUrl($this->store->includeToken($typed, $groups, $options));
-            if ($token === null) {
+            parse_str((string) parse_url($this->store->includeToken($typed, $groups, $options), PHP_URL_QUERY), $query);
+            $token = $query['TOKEN'] ?? null;
+            if (! is_string($token)) {
                 throw new \RuntimeException('AuthTokens: includeToken() returned a URL without TOKEN');
             }
             return $token;
