@@ -77,7 +77,10 @@ class AuthTokens
      *                       auth_token_secret preference; default inside Tiki: global $prefs),
      *                       purgeInterval (seconds; default: INI tiki_tokens.purge_interval),
      *                       connectTimeout, ioTimeout (seconds; default: the INI values; ioTimeout
-     *                       is also the time budget of one getGroups(), purge included)
+     *                       is also the time budget of one getGroups(), purge included),
+     *                       tikiRoot (the site root SEF URLs are resolved against; default: Tiki's
+     *                       global $tikiroot, else INI tiki_tokens.tiki_root), pathForm ('raw' or
+     *                       'decoded': how the web server hands Tiki's route.php the path)
      *
      * Where the secret comes from, first that applies: the secret option; the preferenceSecret
      * option; inside Tiki, $GLOBALS['prefs']['auth_token_secret'] (Tiki's cached preferences,
@@ -95,10 +98,16 @@ class AuthTokens
             'maxTimeout' => isset($options['maxTimeout']) ? (int) $options['maxTimeout'] : self::DEFAULT_MAX_TIMEOUT,
             'maxHits' => isset($options['maxHits']) ? (int) $options['maxHits'] : self::DEFAULT_MAX_HITS,
         ];
-        foreach (['connectTimeout', 'ioTimeout'] as $name) {
+        foreach (['connectTimeout', 'ioTimeout', 'pathForm'] as $name) {
             if (isset($options[$name])) {
                 $storeOptions[$name] = $options[$name];
             }
+        }
+        // The site root SEF URLs are resolved against: the option, else Tiki's global $tikiroot
+        // (set by Tiki's setup for every request), else the INI tiki_tokens.tiki_root.
+        $root = $options['tikiRoot'] ?? ($GLOBALS['tikiroot'] ?? null);
+        if (is_string($root) && $root !== '') {
+            $storeOptions['tikiRoot'] = $root;
         }
         if (isset($options['secret']) && (string) $options['secret'] !== '') {
             $storeOptions['secret'] = (string) $options['secret'];

@@ -126,7 +126,11 @@ namespace TikiTokens {
          *        auth_token_secret preference as the caller's preference cache holds it (no lookup
          *        reads the table for it; rotation writes the table); neither: read from
          *        tiki_preferences in the lookup's own SELECT. ioTimeout is also the time budget of one
-         *        lookup (purge, SELECT and UPDATE together).
+         *        lookup (purge, SELECT and UPDATE together). causalReads: 'auto', 'on' or 'off'
+         *        (wsrep_sync_wait = 1 on a Galera node). tikiRoot (default: INI
+         *        tiki_tokens.tiki_root): the site root SEF URLs are resolved against when minting
+         *        (/tiki/HomePage → /tiki/tiki-index.php, page=HomePage); pathForm: 'raw' or
+         *        'decoded' (default: INI tiki_tokens.path_form).
          * @throws ConfigException|InvalidInputException
          */
         public function __construct(?string $dsn = null, array $options = []) {}

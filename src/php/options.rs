@@ -5,6 +5,7 @@
 use super::convert::{ConvertError, bytes_of, params_from_php, strings_from_php, type_name};
 use super::ini;
 use crate::canon::json::encode_params;
+use crate::canon::route::PathForm;
 use crate::error::Error;
 use crate::store::{
     CausalReads, CreateOptions, HitsChange, PurgeDue, StoreConfig, TokenChanges, timeout_setting,
@@ -24,6 +25,8 @@ pub const STORE_OPTIONS: &[&str] = &[
     "forceLegacy",
     "preferenceSecret",
     "causalReads",
+    "tikiRoot",
+    "pathForm",
 ];
 
 /// The options `create()` and `includeToken()` know.
@@ -98,6 +101,8 @@ pub fn store_config(
         preference_secret: None,
         causal_reads: causal_reads(&ini::text(ini::CAUSAL_READS), ini::CAUSAL_READS)
             .map_err(Error::Config)?,
+        site_root: Some(ini::text(ini::TIKI_ROOT)).filter(|r| !r.is_empty()),
+        path_form: path_form(&ini::text(ini::PATH_FORM), ini::PATH_FORM).map_err(Error::Config)?,
     };
     let Some(options) = options else {
         return Ok(config);
@@ -111,6 +116,18 @@ pub fn store_config(
             "connectTimeout" => config.connect_timeout = seconds(value, "connectTimeout")?,
             "ioTimeout" => config.io_timeout = seconds(value, "ioTimeout")?,
             "forceLegacy" => config.force_legacy = boolean(value, "forceLegacy")?,
+            "tikiRoot" => {
+                config.site_root = if value.is_null() {
+                    None
+                } else {
+                    Some(text(value, "tikiRoot")?).filter(|r| !r.is_empty())
+                };
+            }
+            "pathForm" => {
+                let text = text(value, "pathForm")?;
+                config.path_form =
+                    path_form(&text, "option pathForm").map_err(Error::InvalidInput)?;
+            }
             "causalReads" => {
                 let text = text(value, "causalReads")?;
                 config.causal_reads =
@@ -298,6 +315,15 @@ fn entries<'a>(
         out.push((name, value));
     }
     Ok(out)
+}
+
+/// `raw` or `decoded`.
+fn path_form(text: &str, what: &str) -> Result<PathForm, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "raw" | "" => Ok(PathForm::Raw),
+        "decoded" => Ok(PathForm::Decoded),
+        _ => Err(format!("{what} must be raw or decoded, got {text:?}")),
+    }
 }
 
 /// `auto`, `on` or `off`.

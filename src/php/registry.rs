@@ -27,6 +27,8 @@ struct Key {
     max_hits: i64,
     force_legacy: bool,
     causal_reads: crate::store::CausalReads,
+    site_root: Option<String>,
+    path_form: crate::canon::route::PathForm,
 }
 
 impl Key {
@@ -44,6 +46,8 @@ impl Key {
             max_hits: c.max_hits,
             force_legacy: c.force_legacy,
             causal_reads: c.causal_reads,
+            site_root: c.site_root.clone(),
+            path_form: c.path_form,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! extension's defaults (the PHP binding's INI entries take theirs from here).
 
 use super::redact;
+use crate::canon::route::PathForm;
 use crate::token::Secret;
 use std::fmt;
 use std::time::Duration;
@@ -80,6 +81,15 @@ pub struct StoreConfig {
     pub force_legacy: bool,
     /// Causal reads on a Galera node.
     pub causal_reads: CausalReads,
+    /// The URL path of the Tiki installation (`/tiki/`, Tiki's `$tikiroot`): with it, minting
+    /// resolves a SEF URL (`/tiki/HomePage`) as Tiki's route.php will and binds the token to
+    /// what the target script checks (`/tiki/tiki-index.php`, `{"page":"HomePage"}`); without
+    /// it, a URL's path is bound as it is.
+    pub site_root: Option<String>,
+    /// How the web server hands route.php the path: raw (`REQUEST_URI`: nginx, `php -S`, Apache
+    /// with Tiki's `.htaccess`) or decoded (`SCRIPT_URL`: Apache with `RewriteEngine on` at
+    /// server level).
+    pub path_form: PathForm,
 }
 
 impl StoreConfig {
@@ -96,6 +106,8 @@ impl StoreConfig {
             max_hits: DEFAULT_MAX_HITS,
             force_legacy: false,
             causal_reads: CausalReads::Auto,
+            site_root: None,
+            path_form: PathForm::Raw,
         }
     }
 }
@@ -116,6 +128,8 @@ impl fmt::Debug for StoreConfig {
             .field("max_hits", &self.max_hits)
             .field("force_legacy", &self.force_legacy)
             .field("causal_reads", &self.causal_reads)
+            .field("site_root", &self.site_root)
+            .field("path_form", &self.path_form)
             .finish()
     }
 }

@@ -26,7 +26,9 @@ const DEFAULT_USER_PREFIX: &str = "_token";
 impl Store {
     /// Creates a token bound to `entry` and `params` for `groups` (SPEC section 2, "Minting"):
     /// signed when the table's token column is 64 wide and a secret exists (and not
-    /// `force_legacy`), legacy MD5 otherwise.
+    /// `force_legacy`), legacy MD5 otherwise. With a site root configured, an entry that is a
+    /// SEF path below it (`/tiki/HomePage`, written as in a URL) is bound to what Tiki's router
+    /// serves there (SPEC section 6).
     ///
     /// # Errors
     /// Input too wide for its column or not storable ([`Error::InvalidInput`], nothing written),
@@ -40,35 +42,53 @@ impl Store {
         options: &CreateOptions,
     ) -> Result<Created> {
         self.guarded(|| {
-            let row = Row::new(&self.config, entry, params, groups, options)?;
-            // The table as it is now, not as this process first saw it: a migration (or a table
-            // dropped and created again) by another process must change what is minted.
             let mut conn = self.conn.checkout();
-            let schema = self.detect_schema(&mut conn)?;
-            row.check(&schema)?;
-            let (id, secret) = self.insert(&mut conn, &schema, &row)?;
-            let scheme = if secret.is_some() {
-                Scheme::Signed
-            } else {
-                Scheme::Legacy
-            };
-            match self.finish(&mut conn, &schema, id, scheme, secret.as_ref()) {
-                Ok(token) => Ok(Created {
-                    token_id: id,
-                    token,
-                    scheme,
-                }),
-                Err(e) => {
-                    // Remove the half-written row (on a fresh connection if this one broke).
-                    let _ = conn.write(Retry::IfBroken, sql::DELETE_BY_ID, (id,));
-                    Err(e)
-                }
+            // An entry given as a SEF path below the site root is bound to what Tiki's router
+            // serves there (src/store/sef.rs); anything else as given.
+            match self.route_binding(&mut conn, entry, params, true)? {
+                Some(b) => self.mint(&mut conn, &b.entry, &b.params, groups, options),
+                None => self.mint(&mut conn, entry, params, groups, options),
             }
         })
     }
 
+    /// The steps of minting on `conn`, for exactly this (entry, params).
+    fn mint(
+        &self,
+        conn: &mut Conn<'_>,
+        entry: &[u8],
+        params: &Params,
+        groups: &[String],
+        options: &CreateOptions,
+    ) -> Result<Created> {
+        let row = Row::new(&self.config, entry, params, groups, options)?;
+        // The table as it is now, not as this process first saw it: a migration (or a table
+        // dropped and created again) by another process must change what is minted.
+        let schema = self.detect_schema(conn)?;
+        row.check(&schema)?;
+        let (id, secret) = self.insert(conn, &schema, &row)?;
+        let scheme = if secret.is_some() {
+            Scheme::Signed
+        } else {
+            Scheme::Legacy
+        };
+        match self.finish(conn, &schema, id, scheme, secret.as_ref()) {
+            Ok(token) => Ok(Created {
+                token_id: id,
+                token,
+                scheme,
+            }),
+            Err(e) => {
+                // Remove the half-written row (on a fresh connection if this one broke).
+                let _ = conn.write(Retry::IfBroken, sql::DELETE_BY_ID, (id,));
+                Err(e)
+            }
+        }
+    }
+
     /// Creates a token for a full URL and returns the URL with `TOKEN=…` appended as the last
-    /// query parameter (SPEC section 4): `origin + path + '?' + http_build_query(params) + '&' +
+    /// query parameter (SPEC section 4; a SEF URL stays as it was given, its token bound to what
+    /// Tiki's router serves there): `origin + path + '?' + http_build_query(params) + '&' +
     /// 'TOKEN=' + token + '#' + fragment`. Requesting that URL matches the token.
     ///
     /// # Errors
@@ -80,7 +100,15 @@ impl Store {
         options: &CreateOptions,
     ) -> Result<(String, Created)> {
         let split = url::split_url(url_text)?;
-        let created = self.create(&split.entry, &split.params, groups, options)?;
+        let created = self.guarded(|| {
+            let mut conn = self.conn.checkout();
+            // A SEF URL is bound to what Tiki's router serves there (src/store/sef.rs); with a
+            // site root, a URL outside it is refused.
+            match self.route_binding(&mut conn, split.raw_path.as_bytes(), &split.params, false)? {
+                Some(b) => self.mint(&mut conn, &b.entry, &b.params, groups, options),
+                None => self.mint(&mut conn, &split.entry, &split.params, groups, options),
+            }
+        })?;
         let query = http_query::build_query(&split.params);
         let mut out = String::with_capacity(
             split.origin.len() + split.raw_path.len() + query.len() + created.token.len() + 16,

@@ -102,6 +102,8 @@ impl Store {
                 return Ok(None);
             };
             check_outside(changes, &schema)?;
+            let routed = self.routed_changes(&mut conn, changes)?;
+            let changes = routed.as_ref().unwrap_or(changes);
             let plan = Plan::new(&self.config, &old, changes)?;
             let row = plan.row()?;
             row.check(&schema)?;
@@ -477,6 +479,44 @@ fn carried_options(
         // A POST flag in the carried data is carried with it (`Row::of` stores data as given).
         allow_post: false,
     })
+}
+
+impl Store {
+    /// A re-issue's new URL (or new entry with new params) bound as minting binds it: a SEF URL
+    /// to what Tiki's router serves there (src/store/sef.rs). `None`: the changes stand as
+    /// given.
+    fn routed_changes(
+        &self,
+        conn: &mut super::pool::Conn<'_>,
+        changes: &TokenChanges,
+    ) -> Result<Option<TokenChanges>> {
+        let bound = match (&changes.url, &changes.entry, &changes.params) {
+            (Some(text), None, None) => {
+                let split = url::split_url(text)?;
+                Some(
+                    match self.route_binding(
+                        conn,
+                        split.raw_path.as_bytes(),
+                        &split.params,
+                        false,
+                    )? {
+                        Some(b) => (b.entry, b.params),
+                        None => (split.entry, split.params),
+                    },
+                )
+            }
+            (None, Some(entry), Some(params)) => self
+                .route_binding(conn, entry, params, true)?
+                .map(|b| (b.entry, b.params)),
+            _ => None,
+        };
+        Ok(bound.map(|(entry, params)| TokenChanges {
+            url: None,
+            entry: Some(entry),
+            params: Some(params),
+            ..changes.clone()
+        }))
+    }
 }
 
 /// Checks the changes outside the value that both operations take: counts in range, data

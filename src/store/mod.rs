@@ -37,6 +37,7 @@ mod pool;
 pub mod redact;
 mod schema;
 mod secret;
+mod sef;
 mod sql;
 
 pub use config::{

@@ -414,8 +414,8 @@ impl UserOfRow {
     }
 }
 
-/// The stored secret.
-pub(crate) const SECRET: &str = "SELECT `value` FROM `tiki_preferences` WHERE `name` = ?";
+/// A preference of Tiki's (the stored secret, `feature_sefurl_routes`).
+pub(crate) const PREFERENCE: &str = "SELECT `value` FROM `tiki_preferences` WHERE `name` = ?";
 /// Replaces the stored secret (rotation).
 pub(crate) const REPLACE_SECRET: &str =
     "REPLACE INTO `tiki_preferences` (`name`, `value`) VALUES (?, ?)";
@@ -433,6 +433,11 @@ impl FromRow for Text {
 }
 
 impl Text {
+    /// True when the cell holds exactly `value`.
+    pub(crate) fn is(&self, value: &[u8]) -> bool {
+        self.0.as_deref() == Some(value)
+    }
+
     /// A secret from the cell; `None` when NULL or empty.
     pub(crate) fn secret(self) -> Option<Secret> {
         self.0.filter(|s| !s.is_empty()).map(Secret::from_text)
@@ -561,6 +566,58 @@ pub(crate) const WSREP: &str = "SELECT @@wsrep_on, @@wsrep_node_name";
 
 /// ER_UNKNOWN_SYSTEM_VARIABLE: the answer of a server without wsrep to [`WSREP`].
 pub(crate) const UNKNOWN_VARIABLE: u16 = 1193;
+
+/// ER_NO_SUCH_TABLE.
+pub(crate) const NO_SUCH_TABLE: u16 = 1146;
+
+/// The preference that turns Tiki's custom routes on.
+pub(crate) const SEF_ROUTES_PREF: &str = "feature_sefurl_routes";
+
+/// Tiki's custom routes (columns read by name: their order and set differ between versions).
+pub(crate) const CUSTOM_ROUTES: &str = "SELECT * FROM `tiki_custom_route`";
+
+/// A row of [`CUSTOM_ROUTES`]: its `type`, `from` and `active` columns, found by name.
+pub(crate) struct CustomRouteRow {
+    kind: Option<Vec<u8>>,
+    from: Option<Vec<u8>>,
+    active: Option<Vec<u8>>,
+}
+
+impl FromRow for CustomRouteRow {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        let names: Vec<String> = row
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().to_ascii_lowercase())
+            .collect();
+        let cells = Cells::new(row);
+        let cell = |name: &str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .and_then(|i| cells.bytes(i))
+                .map(<[u8]>::to_vec)
+        };
+        Ok(Self {
+            kind: cell("type"),
+            from: cell("from"),
+            active: cell("active"),
+        })
+    }
+}
+
+impl CustomRouteRow {
+    /// The route, when the row is active (no `active` column: every row is) and of a known type.
+    pub(crate) fn route(self) -> Option<crate::canon::route::CustomRoute> {
+        if self.active.is_some_and(|a| a != b"y") {
+            return None;
+        }
+        Some(crate::canon::route::CustomRoute {
+            kind: crate::canon::route::CustomRouteKind::from_type_name(&self.kind?)?,
+            from: self.from?,
+        })
+    }
+}
 
 /// The Galera status variables a diagnosis shows.
 pub(crate) const WSREP_STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN \
