@@ -91,6 +91,7 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
         "mint",
         "list",
         "show",
+        "edit",
         "revoke",
         "purge",
         "migrate",
@@ -719,4 +720,150 @@ fn the_doctor_tells_what_is_right_and_wrong() {
         "{}",
         strict.stdout
     );
+}
+
+#[test]
+fn edit_in_place_keeps_the_link_and_a_reissue_revokes_the_old_token() {
+    let dsn = table_database("cli_edit", Variant::Trunk, Engine::InnoDb);
+    let url = "https://site.example/tiki/tiki-index.php?page=Edit";
+    let minted = on(
+        &dsn,
+        &["--json", "mint", url, "-g", "Registered", "--hits", "2"],
+    );
+    ok(&minted);
+    let m = minted.json();
+    let (id, token) = (
+        m["tokenId"].as_i64().unwrap(),
+        m["token"].as_str().unwrap().to_string(),
+    );
+    let split = split_url(url.as_bytes()).unwrap();
+
+    // In place: the token and its link stay, the hits are added atomically.
+    let edited = on(
+        &dsn,
+        &[
+            "--json",
+            "edit",
+            &id.to_string(),
+            "--add-hits",
+            "3",
+            "--email",
+            "e@x.y",
+        ],
+    );
+    ok(&edited);
+    let e = edited.json();
+    assert_eq!(e["reissued"], false, "{e}");
+    assert_eq!(e["row"]["hits"], 5, "{e}");
+    assert_eq!(e["row"]["email"], "e@x.y", "{e}");
+    assert!(
+        e["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("TOKEN={token}")),
+        "{e}"
+    );
+    assert_eq!(row_count(&dsn), 1);
+
+    // A re-issue: a new token and link; the old token stops working at once.
+    let reissued = on(
+        &dsn,
+        &[
+            "--json",
+            "edit",
+            &id.to_string(),
+            "-g",
+            "Editors",
+            "--timeout",
+            "600",
+        ],
+    );
+    ok(&reissued);
+    let r = reissued.json();
+    assert_eq!(r["reissued"], true, "{r}");
+    assert_eq!(r["revokedTokenId"], id, "{r}");
+    let new = r["token"].as_str().unwrap().to_string();
+    assert_ne!(new, token);
+    assert_eq!(r["row"]["groups"], r#"["Editors"]"#, "{r}");
+    assert_eq!(r["row"]["hits"], 5, "hits left carried over: {r}");
+    let s = store(&dsn);
+    assert!(
+        s.lookup(token.as_bytes(), &split.entry, &split.params)
+            .is_err()
+    );
+    let grant = s
+        .lookup(new.as_bytes(), &split.entry, &split.params)
+        .expect("the new token");
+    assert_eq!(grant.groups, ["Editors"]);
+    // Without --json: the new link on stdout, the warning on stderr.
+    let again = on(
+        &dsn,
+        &[
+            "edit",
+            &r["tokenId"].to_string(),
+            "--url",
+            "https://site.example/tiki/tiki-index.php?page=Other",
+        ],
+    );
+    ok(&again);
+    assert!(
+        again.stdout.trim().contains("page=Other&TOKEN="),
+        "{again:?}"
+    );
+    assert!(
+        again.stderr.contains("the old link no longer works"),
+        "{again:?}"
+    );
+
+    // An unknown id: exit 1, nothing written; both kinds of edit.
+    let rows = row_count(&dsn);
+    for args in [&["--add-hits", "1"][..], &["-g", "X"][..]] {
+        let mut all = vec!["edit", "987654"];
+        all.extend_from_slice(args);
+        let run = on(&dsn, &all);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.all().contains("no token with id 987654"), "{run:?}");
+    }
+    assert_eq!(row_count(&dsn), rows);
+}
+
+#[test]
+fn mint_resolves_a_sef_url_against_the_site_root() {
+    let dsn = table_database("cli_sef", Variant::Trunk, Engine::MyIsam);
+    let minted = on(
+        &dsn,
+        &[
+            "--json",
+            "mint",
+            "https://site.example/tiki/dl5",
+            "-g",
+            "G",
+            "--tiki-root",
+            "/tiki/",
+        ],
+    );
+    ok(&minted);
+    let token = minted.json()["token"].as_str().unwrap().to_string();
+    let s = store(&dsn);
+    let params = str_params(&[("fileId", "5")]);
+    assert!(
+        s.lookup(token.as_bytes(), b"/tiki/tiki-download_file.php", &params)
+            .is_ok()
+    );
+    // The same through the environment; a 404 path refused with exit 2, nothing written.
+    let rows = row_count(&dsn);
+    let refused = tt(
+        &[
+            "--dsn",
+            &dsn,
+            "mint",
+            "https://site.example/tiki/Notes.txt",
+            "-g",
+            "G",
+        ],
+        &[("TIKI_TOKENS_TIKI_ROOT", "/tiki/")],
+    );
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.all().contains("404"), "{refused:?}");
+    assert_eq!(row_count(&dsn), rows);
 }

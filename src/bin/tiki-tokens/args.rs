@@ -56,6 +56,9 @@ pub enum Command {
         #[arg(value_name = "TOKEN|ID")]
         token_or_id: String,
     },
+    /// Change a token: hits, email and the like in place (the link stays); timeout, groups or URL
+    /// by a re-issue (a new token and link; the old one stops working at once)
+    Edit(EditArgs),
     /// Delete tokens by id, or every token (--all)
     Revoke {
         /// tokenIds to delete (all must exist, else nothing is deleted)
@@ -119,6 +122,62 @@ pub struct MintArgs {
     /// Cap on the timeout in seconds (Tiki's pref auth_token_access_maxtimeout)
     #[arg(long, default_value_t = tiki_tokens::store::DEFAULT_MAX_TIMEOUT)]
     pub max_timeout: i64,
+    /// How SEF URLs are resolved (site root, path form)
+    #[command(flatten)]
+    pub sef: SefArgs,
+}
+
+/// Where SEF URLs (`/tiki/HomePage`) are resolved as Tiki's route.php will resolve them.
+#[derive(Debug, Args)]
+pub struct SefArgs {
+    /// The site's root path (Tiki's $tikiroot, e.g. /tiki/): a SEF URL below it is bound to what
+    /// Tiki's router serves there; none: a URL's path is bound as it is
+    #[arg(long, value_name = "PATH", env = "TIKI_TOKENS_TIKI_ROOT")]
+    pub tiki_root: Option<String>,
+    /// How the web server hands Tiki's route.php the path: raw (nginx, Apache with Tiki's
+    /// .htaccess) or decoded (Apache with RewriteEngine on at server level)
+    #[arg(long, value_name = "FORM", default_value = "raw", value_parser = ["raw", "decoded"])]
+    pub path_form: String,
+}
+
+/// `edit`'s arguments: in place (hits, email, …) or a re-issue (timeout, groups, URL).
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The tokenId
+    pub id: i64,
+    /// Set the hits left (-1 = unlimited, 0 = used up)
+    #[arg(long, allow_negative_numbers = true, conflicts_with = "add_hits")]
+    pub hits: Option<i64>,
+    /// Add hits (may be negative), atomically: an unlimited token stays unlimited
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
+    pub add_hits: Option<i64>,
+    /// Set maxhits (display and statistics only)
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
+    pub max_hits: Option<i64>,
+    /// Set whom the token is for
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Log the visitor in as a temporary user, or not
+    #[arg(long, value_name = "BOOL")]
+    pub create_user: Option<bool>,
+    /// Set the prefix of the temporary user's name
+    #[arg(long, value_name = "PREFIX")]
+    pub user_prefix: Option<String>,
+    /// Re-issue: seconds from now until it expires (-1 = never; capped by --max-timeout)
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+    pub timeout: Option<i64>,
+    /// Re-issue: the groups it grants (repeat for several; replaces them all)
+    #[arg(short, long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+    /// Re-issue: the URL it opens
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Cap on the timeout of a re-issue in seconds
+    #[arg(long, default_value_t = tiki_tokens::store::DEFAULT_MAX_TIMEOUT)]
+    pub max_timeout: i64,
+    /// How SEF URLs are resolved (site root, path form)
+    #[command(flatten)]
+    pub sef: SefArgs,
 }
 
 #[cfg(test)]

@@ -2,14 +2,15 @@
 //! show, revoke, purge, migrate, rotate-secret, and config (where the database comes from).
 //! Bad input is refused before anything is written.
 
-use super::args::{Cli, MintArgs};
+use super::args::{Cli, EditArgs, MintArgs, SefArgs};
 use super::config::{self, Found};
 use super::exit::{Exit, Failure};
 use super::output::{self, print_fields, print_json, row_json};
 use serde_json::json;
 use std::io::IsTerminal;
 use tiki_tokens::Error;
-use tiki_tokens::store::{CreateOptions, Store, StoreConfig, TokenRow};
+use tiki_tokens::canon::route::PathForm;
+use tiki_tokens::store::{CreateOptions, HitsChange, Store, StoreConfig, TokenChanges, TokenRow};
 
 /// Rows one purge call removes at most (the store works in batches of this size too).
 const PURGE_BATCH: u32 = 1000;
@@ -63,6 +64,7 @@ pub fn mint(cli: &Cli, a: &MintArgs) -> Result<Exit, Failure> {
     let ctx = Ctx::open(cli, |c| {
         c.max_hits = a.max_hits;
         c.max_timeout = a.max_timeout;
+        a.sef.apply(c);
     })?;
     let options = CreateOptions {
         timeout: a.timeout,
@@ -186,6 +188,80 @@ pub fn show(cli: &Cli, arg: &str) -> Result<Exit, Failure> {
         print_json(&row_json(&row));
     } else {
         print_fields(&output::row_fields(&row));
+    }
+    Ok(Exit::Ok)
+}
+
+impl SefArgs {
+    /// The site root and path form into a store's configuration.
+    fn apply(&self, c: &mut StoreConfig) {
+        c.site_root = self.tiki_root.clone().filter(|r| !r.is_empty());
+        c.path_form = if self.path_form == "decoded" {
+            PathForm::Decoded
+        } else {
+            PathForm::Raw
+        };
+    }
+}
+
+/// `edit ID`: in place when only fields outside the token's value change, else a re-issue.
+pub fn edit(cli: &Cli, a: &EditArgs) -> Result<Exit, Failure> {
+    let ctx = Ctx::open(cli, |c| {
+        c.max_timeout = a.max_timeout;
+        c.max_hits = -1;
+        a.sef.apply(c);
+    })?;
+    let changes = TokenChanges {
+        hits: a
+            .hits
+            .map(HitsChange::Set)
+            .or(a.add_hits.map(HitsChange::Add)),
+        max_hits: a.max_hits,
+        email: a.email.clone(),
+        create_user: a.create_user,
+        user_prefix: a.user_prefix.clone(),
+        timeout: a.timeout,
+        groups: (!a.groups.is_empty()).then(|| a.groups.clone()),
+        url: a.url.as_ref().map(|u| u.as_bytes().to_vec()),
+        ..TokenChanges::default()
+    };
+    let none = || Failure::new(Exit::Problem, format!("no token with id {}", a.id));
+    if changes.inside_value().is_empty() {
+        let row = ctx
+            .store
+            .edit(a.id, &changes)
+            .map_err(|e| ctx.fail(e))?
+            .ok_or_else(none)?;
+        if ctx.json {
+            print_json(&json!({ "reissued": false, "row": row_json(&row), "url": row.link() }));
+        } else {
+            println!("token {} changed in place; its link stays:", row.token_id);
+            println!("{}", row.link().unwrap_or_default());
+        }
+        return Ok(Exit::Ok);
+    }
+    let new = ctx
+        .store
+        .reissue(a.id, &changes)
+        .map_err(|e| ctx.fail(e))?
+        .ok_or_else(none)?;
+    if ctx.json {
+        print_json(&json!({
+            "reissued": true,
+            "tokenId": new.created.token_id,
+            "token": new.created.token,
+            "url": new.link,
+            "revokedTokenId": new.revoked_token_id,
+            "revokedTempUser": new.revoked_temp_user,
+            "row": row_json(&new.row),
+        }));
+    } else {
+        println!("{}", new.link);
+        eprintln!(
+            "token {} re-issued as token {}: the old link no longer works; the new one is above",
+            new.revoked_token_id, new.created.token_id
+        );
+        tell_temp_users(new.revoked_temp_user.as_slice());
     }
     Ok(Exit::Ok)
 }

@@ -1,4 +1,4 @@
-//! `tiki-tokens`, the admin command: mint, list, show, revoke, purge, migrate, rotate the
+//! `tiki-tokens`, the admin command: mint, list, show, edit, revoke, purge, migrate, rotate the
 //! secret, and a doctor, on Tiki's table `tiki_auth_tokens`, through the same core as the PHP
 //! extension (only `tiki_tokens::store`'s public API). Built with `--features cli`.
 //!
@@ -37,6 +37,7 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
         Command::Mint(a) => commands::mint(cli, a),
         Command::List => commands::list(cli),
         Command::Show { token_or_id } => commands::show(cli, token_or_id),
+        Command::Edit(a) => commands::edit(cli, a),
         Command::Revoke { ids, all } => commands::revoke(cli, ids, *all),
         Command::Purge => commands::purge(cli),
         Command::Migrate => commands::migrate(cli),
