@@ -10,6 +10,18 @@ use crate::token::{self, PayloadFields, Secret};
 use mysql::prelude::FromRow;
 use mysql::{FromRowError, Row};
 
+/// `FromRow` for a typed row that keeps its cells and reads them through named accessors: the
+/// decoding never fails (an unreadable cell reads as `None` when asked for).
+macro_rules! cells_row {
+    ($name:ident) => {
+        impl FromRow for $name {
+            fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+                Ok(Self(Cells::new(row)))
+            }
+        }
+    };
+}
+
 /// Tiki's token table.
 pub(crate) const TABLE: &str = "tiki_auth_tokens";
 /// Tiki's preference table, where trunk keeps the signing secret.
@@ -80,11 +92,7 @@ fn select_rows(layout: Layout, secret: bool) -> String {
 /// A row of the table as [`Statements`] select it.
 pub(crate) struct StoredRow(Cells);
 
-impl FromRow for StoredRow {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        Ok(Self(Cells::new(row)))
-    }
-}
+cells_row!(StoredRow);
 
 impl StoredRow {
     pub(crate) fn id(&self) -> Option<i64> {
@@ -307,11 +315,7 @@ pub(crate) const STANDING: &str = "SELECT `hits`, \
 /// A row of [`STANDING`].
 pub(crate) struct Standing(Cells);
 
-impl FromRow for Standing {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        Ok(Self(Cells::new(row)))
-    }
-}
+cells_row!(Standing);
 
 impl Standing {
     pub(crate) fn hits(&self) -> Option<i64> {
@@ -397,11 +401,7 @@ fn id_list(ids: &[i64]) -> String {
 /// A row's id and temporary user, as [`user_of_row`] and friends select them.
 pub(crate) struct UserOfRow(Cells);
 
-impl FromRow for UserOfRow {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        Ok(Self(Cells::new(row)))
-    }
-}
+cells_row!(UserOfRow);
 
 impl UserOfRow {
     pub(crate) fn id(&self) -> Option<i64> {
@@ -482,11 +482,7 @@ pub(crate) fn detect() -> String {
 /// A row of [`detect`].
 pub(crate) struct SchemaRow(Cells);
 
-impl FromRow for SchemaRow {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        Ok(Self(Cells::new(row)))
-    }
-}
+cells_row!(SchemaRow);
 
 impl SchemaRow {
     /// The selected database, `None` when the connection has none.
@@ -626,11 +622,7 @@ pub(crate) const WSREP_STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN
 /// One row of a statement whose cells are read by position: numbers and texts.
 pub(crate) struct Plain(Cells);
 
-impl FromRow for Plain {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        Ok(Self(Cells::new(row)))
-    }
-}
+cells_row!(Plain);
 
 impl Plain {
     pub(crate) fn int(&self, i: usize) -> Option<i64> {
