@@ -10,8 +10,9 @@
 #   scripts/demo.sh
 #
 # Everything lives under DEMO_DIR (default target/demo): the extension's copy, the MariaDB, the
-# site (php/www installed under /tiki/ as Tiki is, AuthTokens.php beside it), the web server's log. On any exit, success or failure, the web server (its whole process group)
-# and the MariaDB are stopped; a failing step prints its error and the demo exits non-zero.
+# site (php/www installed under /tiki/ as Tiki is, AuthTokens.php beside it), the web server's
+# log. On any exit, success or failure, the web server (its whole process group) and the
+# MariaDB are stopped; a failing step prints its error and the demo exits non-zero.
 #
 # Environment:
 #   TIKI_TOKENS_EXT=<path>  use this built extension instead of building one (the test of this
