@@ -3,20 +3,23 @@
 #   builds the extension, starts a throw-away MariaDB with Tiki's table, mints a token for a
 #   real-looking Tiki URL with AuthTokens::includeToken, serves it with PHP's built-in web server
 #   through the same token gate Tiki's perms.php runs, and requests it: granted; a variant:
-#   denied; again until its hits are used up: denied.
+#   denied; again until its hits are used up: denied. Then a token for a SEF URL (/tiki/HomePage)
+#   requested through the front controller (route.php, a port of Tiki's): granted there and on
+#   the target script's own URL, denied on another page.
 #
 #   scripts/demo.sh
 #
 # Everything lives under DEMO_DIR (default target/demo): the extension's copy, the MariaDB, the
-# web server's log. On any exit, success or failure, the web server (its whole process group)
-# and the MariaDB are stopped; a failing step prints its error and the demo exits non-zero.
+# site (php/www installed under /tiki/ as Tiki is, AuthTokens.php beside it), the web server's
+# log. On any exit, success or failure, the web server (its whole process group) and the
+# MariaDB are stopped; a failing step prints its error and the demo exits non-zero.
 #
 # Environment:
 #   TIKI_TOKENS_EXT=<path>  use this built extension instead of building one (the test of this
 #                           script uses it: a cargo build inside cargo test waits on the lock)
 #   DEMO_DIR=<dir>          where its files live (default target/demo)
 #   DEMO_FAIL_AT=<step>     make step <step> fail once its work is done (extension, database,
-#                           migrate, web, mint, requests): tests/scripts.rs checks that a failing
+#                           migrate, web, mint, requests, sef): tests/scripts.rs checks that a failing
 #                           demo cleans up and leaves its caller alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,21 +92,30 @@ php -n -d extension="$ext" -r '
 done_step migrate
 
 step=web
-say "3. Serve the site with PHP's built-in web server (php -S) and the extension loaded"
+say "3. Serve the site under /tiki/ with PHP's built-in web server (php -S) and the extension loaded"
+# The site as Tiki is installed: its scripts under /tiki/, AuthTokens.php one level up (where
+# token_gate.php requires it); php/php_s_router.php does what Tiki's .htaccess does (an existing
+# file is served, any other path below /tiki/ goes to /tiki/route.php).
+site="$out/site"
+rm -rf "$site"
+mkdir -p "$site/tiki"
+cp php/www/*.php "$site/tiki/"
+cp php/AuthTokens.php "$site/"
 web_port="$(free_port)"
 start_group web_pid "$out/web.log" \
-  env TIKI_TOKENS_GATE_DEBUG=1 php -n -d extension="$ext" -d "tiki_tokens.dsn=\"$dsn\"" -S "127.0.0.1:$web_port" -t php/www
-if ! wait_http "http://127.0.0.1:$web_port/tiki-index.php" 50; then
+  env TIKI_TOKENS_GATE_DEBUG=1 php -n -d extension="$ext" -d "tiki_tokens.dsn=\"$dsn\"" \
+    -d tiki_tokens_router.base=/tiki/ -S "127.0.0.1:$web_port" -t "$site" php/php_s_router.php
+if ! wait_http "http://127.0.0.1:$web_port/tiki/tiki-index.php" 50; then
   cat "$out/web.log" >&2
   echo "demo: php -S did not answer on port $web_port" >&2
   exit 1
 fi
-echo "http://127.0.0.1:$web_port/ serves php/www (token_gate.php does what Tiki's perms.php does)"
+echo "http://127.0.0.1:$web_port/tiki/ serves php/www (token_gate.php does what Tiki's perms.php does)"
 done_step web
 
 step=mint
 say "4. Mint a token for a tracker export URL (2 hits, 1 hour) with AuthTokens::includeToken"
-base="http://127.0.0.1:$web_port/tiki-ajax_services.php?controller=tracker&action=export_items&trackerId=3&separator=%2C&listfields[]=2&listfields[]=3"
+base="http://127.0.0.1:$web_port/tiki/tiki-ajax_services.php?controller=tracker&action=export_items&trackerId=3&separator=%2C&listfields[]=2&listfields[]=3"
 echo "URL given:  $base"
 url="$(php -n -d extension="$ext" -r '
   require "php/AuthTokens.php";
@@ -132,7 +144,23 @@ request "another script" "${url/tiki-ajax_services.php/tiki-index.php}"
 say "7. Use up its hits"
 request "the minted URL (hit 2 of 2)" "$url"
 request "the minted URL (no hits left)" "$url"
+done_step requests
+
+step=sef
+say "8. A SEF URL: mint a token for /tiki/HomePage (site root /tiki/, 2 hits)"
+sef_base="http://127.0.0.1:$web_port/tiki/HomePage"
+echo "URL given:  $sef_base"
+sef_url="$(php -n -d extension="$ext" -r '
+  require "php/AuthTokens.php";
+  $lib = new AuthTokens($argv[1], ["maxHits" => 10, "maxTimeout" => 604800, "tikiRoot" => "/tiki/"]);
+  echo $lib->includeToken($argv[2], ["Registered"], "demo@example.com", 3600, 2);' "$dsn" "$sef_base")"
+echo "URL minted: $sef_url"
+echo "(bound to what route.php serves there: /tiki/tiki-index.php with page=HomePage)"
+sef_token="${sef_url##*TOKEN=}"
+request "the minted URL, through route.php" "$sef_url"
+request "another page: /tiki/OtherPage" "http://127.0.0.1:$web_port/tiki/OtherPage?TOKEN=$sef_token"
+request "tiki-index.php?page=HomePage (its target)" "http://127.0.0.1:$web_port/tiki/tiki-index.php?page=HomePage&TOKEN=$sef_token"
+done_step sef
 
 say "What the server logged (denial reasons are for logs only; visitors see one message):"
 grep -o 'tiki-tokens: denied.*' "$out/web.log" || true
-done_step requests

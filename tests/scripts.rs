@@ -1,7 +1,9 @@
 //! The scripts a newcomer runs behave on failure: `scripts/demo.sh` with a step forced to fail
 //! (`DEMO_FAIL_AT`) prints its error, exits non-zero, stops its web server and its MariaDB, and
 //! leaves its caller alone (it once ran `kill 0` on the caller's whole process group); run
-//! through, it grants the minted URL and denies the rest, and leaves nothing behind either.
+//! through, it grants the minted URL and denies the rest, grants a token for a SEF URL through
+//! the front controller and on its target script's URL and denies it on another page, and
+//! leaves nothing behind either.
 //!
 //! The demo uses the built extension (`TIKI_TOKENS_EXT`): a cargo build inside cargo test would
 //! wait on the cargo lock.
@@ -61,8 +63,9 @@ fn a_failing_demo_step_cleans_up_and_spares_its_caller() {
         .join("target")
         .join(format!("demo-test-{}", std::process::id()));
     // Before the database, after it (no web server yet), with the web server running, after
-    // minting: each exits non-zero, names the step, and leaves nothing running.
-    for step in ["extension", "database", "web", "mint"] {
+    // minting, after the SEF step: each exits non-zero, names the step, and leaves nothing
+    // running.
+    for step in ["extension", "database", "web", "mint", "sef"] {
         let dir = base.join(step);
         let out = run_demo(&dir, Some(step));
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -105,6 +108,9 @@ fn the_demo_runs_through_and_stops_everything() {
             "denied entry_mismatch",
             "granted",
             "denied exhausted",
+            "granted",
+            "denied params_mismatch",
+            "granted",
         ],
         "{stdout}"
     );

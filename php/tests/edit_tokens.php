@@ -157,10 +157,12 @@ function start_server(string $dsn)
     $probe = stream_socket_server('tcp://127.0.0.1:0');
     $port = (int) substr(strrchr(stream_socket_get_name($probe, false), ':'), 1);
     fclose($probe);
-    $cmd = [PHP_BINARY, '-n', '-d', 'extension=' . getenv('TIKI_TOKENS_EXT'), '-d', 'display_errors=0',
+    // In a session (and process group) of its own, so that stop_server() stops its 16 forked
+    // workers too; with the run's marker, so that the test command's leftover check sees them.
+    $cmd = ['setsid', PHP_BINARY, '-n', '-d', 'extension=' . getenv('TIKI_TOKENS_EXT'), '-d', 'display_errors=0',
         '-S', "127.0.0.1:$port", '-t', repo() . '/php/www'];
     $env = ['PHP_CLI_SERVER_WORKERS' => '16', 'TIKI_TOKENS_DSN' => $dsn, 'TIKI_TOKENS_PURGE_INTERVAL' => '3600',
-        'PATH' => getenv('PATH')];
+        'PATH' => getenv('PATH'), 'TIKI_TOKENS_TEST_RUN' => (string) getenv('TIKI_TOKENS_TEST_RUN')];
     $proc = proc_open($cmd, [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes, null, $env);
     assert(is_resource($proc), 'php -S started');
     for ($i = 0; $i < 200; $i++) {
@@ -171,8 +173,20 @@ function start_server(string $dsn)
         }
         usleep(50000);
     }
-    proc_terminate($proc);
+    stop_server($proc);
     throw new \RuntimeException("php -S did not start on $port");
+}
+
+/** Stops php -S and every worker it forked (its whole process group), and waits for it. */
+function stop_server($proc): void
+{
+    $pid = proc_get_status($proc)['pid'];
+    // setsid made php -S the leader of its own group: -PID is the group.
+    $kill = proc_open(['kill', '-TERM', '--', "-$pid"], [], $pipes);
+    if (is_resource($kill)) {
+        proc_close($kill);
+    }
+    proc_close($proc);
 }
 
 /** Sends one GET per target at once (each on its own connection); returns the sockets. */
@@ -223,8 +237,7 @@ test('HTTP: 16 concurrent requests against an "add 5 hits" edit grant exactly 8 
         // Used up: gone at the token gate's next purge (as in Tiki), or still there with 0 hits.
         assert(in_array(sql_one($dsn, "SELECT hits FROM tiki_auth_tokens WHERE tokenId = $id"), [null, '0'], true));
     } finally {
-        proc_terminate($proc);
-        proc_close($proc);
+        stop_server($proc);
     }
 });
 
@@ -255,8 +268,7 @@ test('HTTP: a re-issue under load; the old token never granted after it returned
         $body = stream_get_contents(send_all($port, [$r['url']])[0]);
         assert(strpos($body, '["Editors"]') !== false, $body);
     } finally {
-        proc_terminate($proc);
-        proc_close($proc);
+        stop_server($proc);
     }
 });
 

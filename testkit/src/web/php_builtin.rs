@@ -2,41 +2,17 @@
 //!
 //! It has no rewrite rules; its equivalent is a router script, which runs first for every
 //! request and either returns `false` (php -S then serves the request as it would without one)
-//! or handles it. The router written here does what Tiki's `.htaccess` asks of Apache: a path
-//! below the base that names an existing file or directory is served as it is; any other goes
-//! to `<base>route.php`, with `SCRIPT_NAME`, `PHP_SELF` and `SCRIPT_FILENAME` set to route.php's
-//! as a rewrite sets them (php -S would otherwise name the router, or an `index.php` further
-//! up with the rest as `PATH_INFO`). `REQUEST_URI` stays the raw request, as under a rewrite.
+//! or handles it. The router of a front controller is the repository's `php/php_s_router.php`
+//! (also the demo's), with the base as INI `tiki_tokens_router.base`: it does what Tiki's
+//! `.htaccess` asks of Apache: a path below the base that names an existing file or directory
+//! is served as it is; any other goes to `<base>route.php`, with `SCRIPT_NAME`, `PHP_SELF` and
+//! `SCRIPT_FILENAME` set to route.php's as a rewrite sets them (php -S would otherwise name the
+//! router, or an `index.php` further up with the rest as `PATH_INFO`). `REQUEST_URI` stays the
+//! raw request, as under a rewrite.
 
-use super::{Layout, Setup, Started, write_file};
+use super::{Layout, Setup, Started};
 use crate::procs::Group;
 use std::process::Stdio;
-
-/// The router of a front controller at `base` (see the module's documentation).
-fn router(base: &str) -> String {
-    let base = crate::value::php_literal(base.as_bytes());
-    format!(
-        r#"<?php
-// php -S router: Tiki's rewrite rules (existing file or directory: served as is; anything else
-// below the base: route.php), written by testkit/src/web/php_builtin.rs.
-$base = {base};
-$uri = $_SERVER['REQUEST_URI'];
-$q = strpos($uri, '?');
-$path = rawurldecode($q === false ? $uri : substr($uri, 0, $q));
-$root = $_SERVER['DOCUMENT_ROOT'];
-// The script part of a path with PATH_INFO (/x.php/more) counts as an existing file.
-$script = preg_match('~^(.*?\.php)(/|$)~', $path, $m) ? $m[1] : $path;
-if (strncmp($path, $base, strlen($base)) !== 0 || is_file($root . $script) || is_dir($root . $path)) {{
-    return false;
-}}
-$_SERVER['SCRIPT_NAME'] = $_SERVER['PHP_SELF'] = $base . 'route.php';
-$_SERVER['SCRIPT_FILENAME'] = $root . $base . 'route.php';
-unset($_SERVER['PATH_INFO'], $_SERVER['PATH_TRANSLATED']);
-chdir(dirname($_SERVER['SCRIPT_FILENAME']));
-require $_SERVER['SCRIPT_FILENAME'];
-"#
-    )
-}
 
 /// The PHP arguments of a setup: `-n` (no php.ini), the extension, the INI settings.
 pub(super) fn php_args(setup: &Setup) -> Vec<String> {
@@ -56,15 +32,17 @@ pub(super) fn php_args(setup: &Setup) -> Vec<String> {
 pub(super) fn start(setup: &Setup, at: &Layout) -> Started {
     let log = at.dir.join("server.log");
     let mut cmd = crate::php::command();
-    cmd.args(php_args(setup))
-        .arg("-S")
+    cmd.args(php_args(setup));
+    if let Some(front) = &setup.front_controller {
+        cmd.arg("-d")
+            .arg(crate::ext::ini_arg("tiki_tokens_router.base", &front.base));
+    }
+    cmd.arg("-S")
         .arg(format!("127.0.0.1:{}", at.port))
         .arg("-t")
         .arg(at.docroot);
-    if let Some(front) = &setup.front_controller {
-        let file = at.dir.join("router.php");
-        write_file(&file, &router(&front.base));
-        cmd.arg(file);
+    if setup.front_controller.is_some() {
+        cmd.arg(crate::repo().join("php/php_s_router.php"));
     }
     cmd.current_dir(at.dir)
         .envs(setup.env.iter().map(|(k, v)| (k, v)))
