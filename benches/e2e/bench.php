@@ -6,20 +6,29 @@
 // costs, much less sensitive to the machine's load than the latency.
 //
 //   php [-d extension=/abs/target/tiki_tokens.so] bench.php --dsn=mysql://... --impl=NAME
-//       [--iterations=20000] [--budget=8] [--min=20] [--size=N --engine=E --round=R (labels only)]
+//       [--iterations=20000] [--budget=8] [--min=20]
+//       [--size=N --engine=E --table=tiki24|trunk --round=R (labels only)]
 //       [--samples=FILE (write every latency, ns, one a line)]
 //
 // Prints one JSON line. Exits non-zero if any timed call gave a wrong answer (a lookup meant to
 // be granted was denied, or the reverse): a benchmark of the wrong path is worse than none.
 //
-// Implementations (see README.md):
+// Implementations (see README.md). The tokens are those of the table: 32-character MD5 on Tiki
+// 24's, 64-character HMAC on trunk's (signed). `-prefs`: the secret as Tiki's cached preferences
+// hold it (inside a Tiki request: $GLOBALS['prefs']['auth_token_secret'] for the drop-in, the
+// option preferenceSecret for the native store), read once at start from tiki_preferences as
+// Tiki's preference cache is; without `-prefs` the extension reads the secret from
+// tiki_preferences itself (in the lookup's SELECT).
 //   floor-select            one prepared point SELECT by token (the floor for unlimited hits)
+//   floor-select-star       the same as `SELECT * FROM tiki_auth_tokens WHERE token = ?` (issue 11)
 //   floor-select-update     that SELECT plus one conditional UPDATE of hits (the floor, limited)
 //   ext-unlimited           AuthTokens::getGroups (the drop-in shim on the extension), hits -1
 //   ext-limited             the same on tokens with 100,000,000 hits
 //   ext-native-unlimited    TikiTokens\Store::lookup (no shim), hits -1
 //   ext-native-limited      the same, limited hits
-//   ext-unknown             getGroups with random 32-hex tokens (well-formed, in no row)
+//   ext-unlimited-prefs, ext-limited-prefs, ext-native-unlimited-prefs, ext-native-limited-prefs,
+//   ext-unknown-prefs, ext-create-prefs   the same with the secret from Tiki's preferences
+//   ext-unknown             getGroups with random hex tokens of the table's length (in no row)
 //   ext-malformed           getGroups with wrong-length tokens (must cost no round trip)
 //   tiki24-unlimited        Tiki 24's lookup (tiki24_lookup.php), hits -1
 //   tiki24-limited          Tiki 24's lookup, limited hits
@@ -33,7 +42,7 @@ require __DIR__ . '/tiki24_lookup.php';
 /** The shim's purge interval in the benchmark: one day, so no timed lookup runs the purge. */
 const PURGE_INTERVAL = 86400;
 
-$opt = getopt('', ['dsn:', 'impl:', 'iterations:', 'budget:', 'min:', 'size:', 'engine:', 'round:', 'samples:']);
+$opt = getopt('', ['dsn:', 'impl:', 'iterations:', 'budget:', 'min:', 'size:', 'engine:', 'table:', 'round:', 'samples:']);
 $dsn = $opt['dsn'] ?? getenv('TIKI_TOKENS_BENCH_DSN');
 $impl = $opt['impl'] ?? '';
 $iterations = (int) ($opt['iterations'] ?? 20000);
@@ -45,6 +54,7 @@ if (! $dsn || $impl === '') {
 }
 $extDsn = bench_dsn_with_db($dsn, BENCH_DB);
 $observer = bench_pdo($dsn);
+$notes = [];
 
 /**
  * Up to $limit benchmark tokens of one kind (tokenId % 100 = $residue, see fill.php), spread over
@@ -91,19 +101,49 @@ function shim(string $extDsn): AuthTokens
     return new AuthTokens($extDsn, ['maxTimeout' => 604800, 'maxHits' => 10, 'purgeInterval' => PURGE_INTERVAL]);
 }
 
-$notes = [];
+/**
+ * The signing secret as Tiki's preference cache holds it: read once from tiki_preferences (Tiki
+ * loads its preferences once and caches them; no lookup reads the table for it).
+ */
+function preference_secret(PDO $observer): string
+{
+    $secret = $observer->query("SELECT value FROM tiki_preferences WHERE name = 'auth_token_secret'")->fetchColumn();
+    if (! is_string($secret) || $secret === '') {
+        throw new RuntimeException('no auth_token_secret in tiki_preferences: the -prefs implementations need the signed table (fill.php ... trunk)');
+    }
+    return $secret;
+}
+
+// `-prefs`: this process is inside a Tiki request, whose global $prefs holds the secret (the
+// drop-in takes it from there); the implementation is otherwise the one without the suffix.
+$fromPrefs = str_ends_with($impl, '-prefs');
+$secret = null;
+if ($fromPrefs && ! str_starts_with($impl, 'ext-')) {
+    fwrite(STDERR, "--impl=$impl: only the extension's implementations take their secret from the preferences\n");
+    exit(2);
+}
+if ($fromPrefs) {
+    $secret = preference_secret($observer);
+    $GLOBALS['prefs'] = ['auth_token_secret' => $secret];
+    $impl = substr($impl, 0, -strlen('-prefs'));
+    $notes[] = 'secret from $GLOBALS[prefs]';
+}
+
 $createdFrom = null; // rows above this tokenId were created by the benchmark and are removed after it
 $backlog = null;     // Tiki 24: the first lookups, which still had expired rows to delete
 
 // Each implementation: a closure (int $i): bool — true when the call gave the expected answer.
 switch ($impl) {
     case 'floor-select':
+    case 'floor-select-star':
     case 'floor-select-update':
         $db = bench_pdo($dsn, BENCH_DB, false);
-        $select = $db->prepare('SELECT tokenId, creation, timeout, hits, token, entry, parameters, `groups`, email, createUser, userPrefix'
+        $select = $db->prepare($impl === 'floor-select-star'
+            ? 'SELECT * FROM tiki_auth_tokens WHERE token = ?'
+            : 'SELECT tokenId, creation, timeout, hits, token, entry, parameters, `groups`, email, createUser, userPrefix'
             . ' FROM tiki_auth_tokens WHERE token = ?');
         $update = $db->prepare('UPDATE tiki_auth_tokens SET hits = hits - 1 WHERE tokenId = ? AND hits > 0');
-        $set = $impl === 'floor-select' ? $unlimited() : $limited();
+        $set = $impl === 'floor-select-update' ? $limited() : $unlimited();
         $n = count($set);
         $withUpdate = $impl === 'floor-select-update';
         $op = function (int $i) use ($select, $update, $set, $n, $withUpdate): bool {
@@ -137,7 +177,7 @@ switch ($impl) {
     case 'ext-native-unlimited':
     case 'ext-native-limited':
         need_extension();
-        $store = new TikiTokens\Store($extDsn, []);
+        $store = new TikiTokens\Store($extDsn, $secret !== null ? ['preferenceSecret' => $secret] : []);
         $set = $impl === 'ext-native-unlimited' ? $unlimited() : $limited();
         $n = count($set);
         $op = function (int $i) use ($store, $set, $n): bool {
@@ -151,11 +191,13 @@ switch ($impl) {
         $auth = shim($extDsn);
         $set = $unlimited();
         $garbage = [];
+        $length = strlen($set[0][0]);
         for ($k = 0; $k < 4096; $k++) {
-            // Well-formed: 32 random lowercase hex (no row has it). Malformed: a wrong length
-            // (31, 33, 40 and 63 hex characters) — a truncated or padded copy-paste.
+            // Well-formed: random lowercase hex of the table's token length (no row has it).
+            // Malformed: a wrong length (31, 33, 40 and 63 hex characters) — a truncated or
+            // padded copy-paste.
             $garbage[] = $impl === 'ext-unknown'
-                ? bin2hex(random_bytes(16))
+                ? bin2hex(random_bytes(intdiv($length, 2)))
                 : substr(bin2hex(random_bytes(32)), 0, [31, 33, 40, 63][$k % 4]);
         }
         $n = count($set);
@@ -193,6 +235,8 @@ switch ($impl) {
     case 'ext-create':
     case 'tiki24-create':
         $createdFrom = (int) $observer->query('SELECT MAX(tokenId) FROM tiki_auth_tokens')->fetchColumn();
+        // A token of the table's kind: 32 characters (MD5) on Tiki 24's, 64 (signed) on trunk's.
+        $length = strlen($unlimited()[0][0]);
         if ($impl === 'ext-create') {
             $auth = shim($extDsn);
             $create = fn (int $i) => $auth->createToken('/tiki-index.php', ['page' => "Bench page $i"], ['Registered'], ['timeout' => 3600, 'hits' => 5]);
@@ -200,7 +244,7 @@ switch ($impl) {
             $tiki = new Tiki24Tokens(bench_pdo($dsn));
             $create = fn (int $i) => $tiki->createToken('/tiki-index.php', ['page' => "Bench page $i"], ['Registered'], ['timeout' => 3600, 'hits' => 5]);
         }
-        $op = fn (int $i): bool => (bool) preg_match('/^[0-9a-f]{32}([0-9a-f]{32})?$/D', (string) $create($i));
+        $op = fn (int $i): bool => (bool) preg_match('/^[0-9a-f]{' . $length . '}$/D', (string) $create($i));
         break;
 
     default:
@@ -260,9 +304,10 @@ foreach ($delta as $k => $v) {
     $perOp[$k] = round($v / $count, 3);
 }
 $result = [
-    'impl' => $impl,
+    'impl' => $opt['impl'],
     'size' => isset($opt['size']) ? (int) $opt['size'] : null,
     'engine' => $opt['engine'] ?? null,
+    'table' => $opt['table'] ?? 'tiki24',
     'round' => isset($opt['round']) ? (int) $opt['round'] : 1,
     'n' => $count,
     'elapsed_s' => round($elapsed / 1e9, 6),
