@@ -9,6 +9,7 @@
 //       [--iterations=20000] [--budget=8] [--min=20]
 //       [--size=N --engine=E --table=tiki24|trunk --round=R (labels only)]
 //       [--samples=FILE (write every latency, ns, one a line)]
+//       [--server-pid=PID (the server runs on this machine: its CPU time per call is reported)]
 //
 // Prints one JSON line. Exits non-zero if any timed call gave a wrong answer (a lookup meant to
 // be granted was denied, or the reverse): a benchmark of the wrong path is worse than none.
@@ -42,7 +43,7 @@ require __DIR__ . '/tiki24_lookup.php';
 /** The shim's purge interval in the benchmark: one day, so no timed lookup runs the purge. */
 const PURGE_INTERVAL = 86400;
 
-$opt = getopt('', ['dsn:', 'impl:', 'iterations:', 'budget:', 'min:', 'size:', 'engine:', 'table:', 'round:', 'samples:']);
+$opt = getopt('', ['dsn:', 'impl:', 'iterations:', 'budget:', 'min:', 'size:', 'engine:', 'table:', 'round:', 'samples:', 'server-pid:']);
 $dsn = $opt['dsn'] ?? getenv('TIKI_TOKENS_BENCH_DSN');
 $impl = $opt['impl'] ?? '';
 $iterations = (int) ($opt['iterations'] ?? 20000);
@@ -270,6 +271,8 @@ $before = bench_counters($observer);
 $ns = [];
 $wrong = 0;
 $cpu = fn () => (($u = getrusage())['ru_utime.tv_sec'] + $u['ru_stime.tv_sec']) * 1e6 + $u['ru_utime.tv_usec'] + $u['ru_stime.tv_usec'];
+$serverPid = isset($opt['server-pid']) ? (int) $opt['server-pid'] : null;
+$server0 = bench_server_cpu_ns($serverPid);
 $cpu0 = $cpu();
 $start = hrtime(true);
 $deadline = $start + (int) ($budget * 1e9);
@@ -286,6 +289,7 @@ for ($i = 0; $i < $iterations; $i++) {
 }
 $elapsed = hrtime(true) - $start;
 $cpuUs = $cpu() - $cpu0;
+$server1 = bench_server_cpu_ns($serverPid);
 $after = bench_counters($observer);
 $count = count($ns);
 $delta = bench_counter_delta($before, $after, $calibration);
@@ -316,6 +320,7 @@ $result = [
     'p99_us' => round(bench_percentile_us($ns, 99), 1),
     'mean_us' => round(array_sum($ns) / $count / 1000, 1),
     'cpu_us' => round($cpuUs / $count, 1),
+    'server_cpu_us' => $server0 !== null && $server1 !== null ? round(($server1 - $server0) / 1000 / $count, 2) : null,
     'min_us' => round($ns[0] / 1000, 1),
     'max_us' => round($ns[$count - 1] / 1000, 1),
     'wrong' => $wrong,

@@ -42,8 +42,10 @@ foreach ($groups as $g) {
     $byRound = [];
     $loads = [];
     $cpu = 0.0;
+    $serverCpu = 0.0;
     foreach ($g as $y) {
         $cpu += ($y['cpu_us'] ?? 0) * $y['n'];
+        $serverCpu = ($serverCpu === null || ! isset($y['server_cpu_us'])) ? null : $serverCpu + $y['server_cpu_us'] * $y['n'];
         $f = "$dir/samples/{$y['size']}-{$y['engine']}-{$y['table']}-{$y['impl']}-" . ($y['round'] ?? 1) . '.txt';
         if (! is_file($f)) { // runs before the signed table existed
             $f = "$dir/samples/{$y['size']}-{$y['engine']}-{$y['impl']}-" . ($y['round'] ?? 1) . '.txt';
@@ -67,6 +69,7 @@ foreach ($groups as $g) {
     }
     $x['rounds'] = count($g);
     $x['cpu_us'] = round($cpu / $n, 1);
+    $x['server_cpu_us'] = $serverCpu === null ? null : round($serverCpu / $n, 1);
     $x['n'] = $n;
     $x['ops_per_s'] = round($n / $elapsed, 1);
     if (count($ns) === $n) {
@@ -112,7 +115,7 @@ $fmt = fn (float $v) => $v >= 100 ? number_format($v, 0, '.', ',') : number_form
 $fmtRatio = fn (float $v) => $v >= 10 ? number_format($v, 0) : ($v >= 0.1 ? number_format($v, 2) : number_format($v, 4));
 
 // ---- the table
-$head = ['table', 'rows', 'engine', 'implementation', 'calls', 'calls/s', 'p50 µs', 'p99 µs', 'p50 of rounds µs', 'client CPU µs/call', 'queries/call', 'rows scanned/call', 'writes/call'];
+$head = ['table', 'rows', 'engine', 'implementation', 'calls', 'calls/s', 'p50 µs', 'p99 µs', 'p50 of rounds µs', 'client CPU µs/call', 'server CPU µs/call', 'queries/call', 'rows scanned/call', 'writes/call'];
 $table = [];
 foreach ($tables as $t) {
     foreach ($r[$t] as $size => $byEngine) {
@@ -127,6 +130,7 @@ foreach ($tables as $t) {
                     $fmt($x['p99_us']),
                     $x['rounds'] > 1 ? $fmt($x['p50_rounds'][0]) . '–' . $fmt($x['p50_rounds'][1]) : '',
                     $fmt($x['cpu_us']),
+                    $x['server_cpu_us'] === null ? '' : $fmt($x['server_cpu_us']),
                     (string) $x['per_op']['Questions'], $fmt($x['per_op']['Handler_read_rnd_next']),
                     (string) $writes($x),
                 ];
@@ -237,7 +241,7 @@ $cpuPairs = [
     ['ext-native-unlimited-prefs', 'floor-select-star'], ['ext-native-unlimited', 'floor-select-star'],
     ['ext-limited-prefs', 'floor-select-update'], ['ext-native-limited-prefs', 'floor-select-update'],
 ];
-echo "\n== client CPU per call (getrusage of the PHP process): implementation − floor, µs\n";
+echo "\n== CPU per call, implementation − floor, µs: client (getrusage of the PHP process) / server (mariadbd's threads, when it runs here)\n";
 foreach ($tables as $t) {
     foreach ($cpuPairs as [$a, $b]) {
         $cells = [];
@@ -246,7 +250,9 @@ foreach ($tables as $t) {
                 $x = $r[$t][$size][$engine][$a] ?? null;
                 $y = $r[$t][$size][$engine][$b] ?? null;
                 if ($x && $y) {
-                    $cells[] = sprintf('%s %s %+.1f', number_format($size), $engine, $x['cpu_us'] - $y['cpu_us']);
+                    $server = $x['server_cpu_us'] !== null && $y['server_cpu_us'] !== null
+                        ? sprintf(' / %+.1f', $x['server_cpu_us'] - $y['server_cpu_us']) : '';
+                    $cells[] = sprintf('%s %s %+.1f%s', number_format($size), $engine, $x['cpu_us'] - $y['cpu_us'], $server);
                 }
             }
         }
@@ -367,7 +373,7 @@ $issue5 = $verdicts;
 
 // ---- issue 11: the drop-in against a prepared SELECT * by token, by secret source
 $signedHead = ['table', 'rows', 'engine', 'secret source', 'drop-in p50 µs', 'SELECT * p50 µs', 'drop-in / SELECT *', 'the same, by round',
-    'native p50 µs', 'native / SELECT *', 'limited: drop-in / SELECT + UPDATE', 'drop-in − SELECT *: client CPU µs/call', 'goal'];
+    'native p50 µs', 'native / SELECT *', 'limited: drop-in / SELECT + UPDATE', 'drop-in − SELECT *: client CPU µs/call', 'the same, server CPU', 'goal'];
 $signed = [];
 $signedCsv = [];
 foreach ($tables as $t) {
@@ -392,12 +398,13 @@ foreach ($tables as $t) {
                     $n ? $fmt($n['p50_us']) : '', $n ? sprintf('%.2f×', $n['p50_us'] / $f['p50_us']) : '',
                     $l !== null ? sprintf('%.2f×', $l) : '',
                     sprintf('%+.1f', $d['cpu_us'] - $f['cpu_us']),
+                    $d['server_cpu_us'] !== null && $f['server_cpu_us'] !== null ? sprintf('%+.1f', $d['server_cpu_us'] - $f['server_cpu_us']) : '',
                     $limit === null ? '' : sprintf('≤ %.1f×: %s', $limit, $v <= $limit ? 'met' : 'MISSED'),
                 ];
                 $signedCsv[] = [$t, $size, $engine, $suffix === '-prefs' ? 'prefs' : ($t === 'trunk' ? 'table' : 'none'),
                     $d['p50_us'], $f['p50_us'], round($v, 3), $rounds ? round(min($rounds), 3) : '', $rounds ? round(max($rounds), 3) : '',
                     $n['p50_us'] ?? '', $n ? round($n['p50_us'] / $f['p50_us'], 3) : '', $l !== null ? round($l, 3) : '',
-                    $d['cpu_us'], $f['cpu_us'], $limit ?? ''];
+                    $d['cpu_us'], $f['cpu_us'], $d['server_cpu_us'] ?? '', $f['server_cpu_us'] ?? '', $limit ?? ''];
             }
         }
     }
@@ -432,7 +439,7 @@ if ($signed) {
 
 // ---- files
 $csv = fopen("$dir/results.csv", 'w');
-$cols = ['table', 'size', 'engine', 'impl', 'rounds', 'n', 'ops_per_s', 'p50_us', 'p99_us', 'mean_us', 'min_us', 'max_us', 'cpu_us', 'p50_round_min', 'p50_round_max', 'load1', 'notes'];
+$cols = ['table', 'size', 'engine', 'impl', 'rounds', 'n', 'ops_per_s', 'p50_us', 'p99_us', 'mean_us', 'min_us', 'max_us', 'cpu_us', 'server_cpu_us', 'p50_round_min', 'p50_round_max', 'load1', 'notes'];
 fputcsv($csv, array_merge($cols, array_map(fn ($k) => "per_call_$k", array_keys($rows[0]['per_op']))), ',', '"', '');
 foreach ($rows as $x) {
     $x['p50_round_min'] = $x['p50_rounds'][0];
@@ -448,7 +455,7 @@ foreach ($ratioCsv as $row) {
 fclose($csv);
 $csv = fopen("$dir/signed.csv", 'w');
 fputcsv($csv, ['table', 'size', 'engine', 'secret_source', 'dropin_p50_us', 'select_star_p50_us', 'ratio', 'ratio_round_min', 'ratio_round_max',
-    'native_p50_us', 'native_ratio', 'limited_ratio_vs_select_update', 'dropin_cpu_us', 'select_star_cpu_us', 'goal_limit'], ',', '"', '');
+    'native_p50_us', 'native_ratio', 'limited_ratio_vs_select_update', 'dropin_cpu_us', 'select_star_cpu_us', 'dropin_server_cpu_us', 'select_star_server_cpu_us', 'goal_limit'], ',', '"', '');
 foreach ($signedCsv as $row) {
     fputcsv($csv, $row, ',', '"', '');
 }

@@ -70,6 +70,9 @@ else
   started_db=1
 fi
 cleanup() { if [ -n "$started_db" ]; then scripts/mariadb.sh stop || true; fi; }
+# The server's own CPU time per call is measured when it runs here (the throw-away one).
+server_pid=()
+if [ -n "$started_db" ]; then server_pid=(--server-pid="$(cat "$TIKI_TOKENS_MARIADB_DIR/pid")"); fi
 trap cleanup EXIT
 echo "server: ${dsn%%@*}@${dsn#*@} (throw-away: ${started_db:-no})"
 
@@ -102,7 +105,7 @@ bench() { # impl iterations budget round
   printf '%-28s r%-2s ' "$impl" "$round"
   php "${args[@]}" "$here/bench.php" --dsn="$dsn" --impl="$impl" --iterations="$iters" \
     --budget="$budget" --min="$MIN" --size="$size" --engine="$engine" --table="$table" --round="$round" \
-    --samples="$out/samples/$size-$engine-$table-$impl-$round.txt" | tee -a "$out/results.jsonl" |
+    --samples="$out/samples/$size-$engine-$table-$impl-$round.txt" "${server_pid[@]}" | tee -a "$out/results.jsonl" |
     php -r '$r = json_decode(stream_get_contents(STDIN), true);
       printf("%6d calls  %9.1f /s  p50 %9.1f us  p99 %9.1f us  %s queries/call  load %s\n",
         $r["n"], $r["ops_per_s"], $r["p50_us"], $r["p99_us"], $r["per_op"]["Questions"], $r["load1"]);'
