@@ -34,6 +34,16 @@
 //   tiki24-unlimited        Tiki 24's lookup (tiki24_lookup.php), hits -1
 //   tiki24-limited          Tiki 24's lookup, limited hits
 //   ext-create              AuthTokens::createToken
+//   side-by-side            the lookups the goal of issue 11 compares, in ONE process, interleaved
+//                           (floor-select-star, floor-select, ext-unlimited, ext-native-unlimited,
+//                           and on the signed table the same two with the secret from $prefs;
+//                           each with its own connection): cycles of a block of SIDE_BY_SIDE_BLOCK
+//                           calls of each member on the same tokens, the order rotating every
+//                           cycle, so that every moment of the machine's load falls on all of
+//                           them alike, while within a block a connection stays as warm as in a
+//                           process of its own (call by call, each call would wake another
+//                           server thread: every latency grows by 10-40 µs). One JSON line per
+//                           member, named sbs.<implementation>; --iterations counts blocks.
 //   tiki24-create           Tiki 24's createToken
 
 declare(strict_types=1);
@@ -42,6 +52,8 @@ require __DIR__ . '/tiki24_lookup.php';
 
 /** The shim's purge interval in the benchmark: one day, so no timed lookup runs the purge. */
 const PURGE_INTERVAL = 86400;
+/** Calls of one member in a row in the side-by-side run (see the file comment). */
+const SIDE_BY_SIDE_BLOCK = 20;
 
 $opt = getopt('', ['dsn:', 'impl:', 'iterations:', 'budget:', 'min:', 'size:', 'engine:', 'table:', 'round:', 'samples:', 'server-pid:']);
 $dsn = $opt['dsn'] ?? getenv('TIKI_TOKENS_BENCH_DSN');
@@ -132,6 +144,133 @@ if ($fromPrefs) {
 
 $createdFrom = null; // rows above this tokenId were created by the benchmark and are removed after it
 $backlog = null;     // Tiki 24: the first lookups, which still had expired rows to delete
+
+if ($impl === 'side-by-side') {
+    side_by_side($opt, $dsn, $extDsn, $observer, $unlimited(), max(1, intdiv($iterations, SIDE_BY_SIDE_BLOCK)), $budget, $min);
+    exit(0);
+}
+
+/**
+ * The side-by-side run (see the file comment): warm-up, then $cycles cycles of a block of calls
+ * of every member on the same tokens, the order rotating; one JSON line per member. Server counters are read
+ * around the whole batch (so they are the members' average per call). Exits non-zero on a
+ * wrong answer.
+ */
+function side_by_side(array $opt, string $dsn, string $extDsn, PDO $observer, array $set, int $cycles, float $budget, int $min): void
+{
+    need_extension();
+    $n = count($set);
+    $members = [];
+    foreach (['floor-select-star' => 'SELECT * FROM tiki_auth_tokens WHERE token = ?',
+        'floor-select' => 'SELECT tokenId, creation, timeout, hits, token, entry, parameters, `groups`, email, createUser, userPrefix'
+            . ' FROM tiki_auth_tokens WHERE token = ?'] as $name => $sql) {
+        $select = bench_pdo($dsn, BENCH_DB, false)->prepare($sql);
+        $members[$name] = function (array $t) use ($select): bool {
+            $select->execute([$t[0]]);
+            $row = $select->fetch();
+            $select->closeCursor();
+            return (bool) $row;
+        };
+    }
+    // The secret from the table: made while this process has no Tiki preferences.
+    unset($GLOBALS['prefs']);
+    $sources = ['' => null];
+    if (strlen($set[0][0]) === 64) {
+        $sources['-prefs'] = preference_secret($observer);
+    }
+    foreach ($sources as $suffix => $secret) {
+        if ($secret !== null) {
+            $GLOBALS['prefs'] = ['auth_token_secret' => $secret]; // inside a Tiki request
+        }
+        $auth = shim($extDsn);
+        $store = new TikiTokens\Store($extDsn, $secret !== null ? ['preferenceSecret' => $secret] : []);
+        $members["ext-unlimited$suffix"] = fn (array $t): bool => is_array($auth->getGroups($t[0], $t[1], $t[2]));
+        $members["ext-native-unlimited$suffix"] = fn (array $t): bool => $store->lookup($t[0], $t[1], $t[2]) instanceof TikiTokens\Grant;
+    }
+    $names = array_keys($members);
+    $m = count($names);
+    $warm = min(1000, max(3, intdiv($cycles * SIDE_BY_SIDE_BLOCK, 10)));
+    for ($k = 0; $k < $warm; $k++) {
+        foreach ($members as $name => $op) {
+            if (! $op($set[$k % $n])) {
+                fwrite(STDERR, "side-by-side: $name: warm-up call $k gave the wrong answer\n");
+                exit(1);
+            }
+        }
+    }
+    $calibration = bench_counter_calibration($observer);
+    $before = bench_counters($observer);
+    $serverPid = isset($opt['server-pid']) ? (int) $opt['server-pid'] : null;
+    $server0 = bench_server_cpu_ns($serverPid);
+    $ns = array_fill_keys($names, []);
+    $wrong = array_fill_keys($names, 0);
+    $start = hrtime(true);
+    $deadline = $start + (int) ($budget * 1e9);
+    for ($k = 0; $k < $cycles; $k++) {
+        for ($j = 0; $j < $m; $j++) {
+            $name = $names[($k + $j) % $m];
+            $op = $members[$name];
+            for ($b = 0; $b < SIDE_BY_SIDE_BLOCK; $b++) {
+                $token = $set[($k * SIDE_BY_SIDE_BLOCK + $b) % $n];
+                $t = hrtime(true);
+                $ok = $op($token);
+                $ns[$name][] = hrtime(true) - $t;
+                if (! $ok) {
+                    $wrong[$name]++;
+                }
+            }
+        }
+        if (($k + 1) * SIDE_BY_SIDE_BLOCK >= $min && hrtime(true) > $deadline) {
+            break;
+        }
+    }
+    $elapsed = hrtime(true) - $start;
+    $server1 = bench_server_cpu_ns($serverPid);
+    $delta = bench_counter_delta($before, bench_counters($observer), $calibration);
+    $calls = $m * count($ns[$names[0]]);
+    $perOp = array_map(fn ($v) => round($v / $calls, 3), $delta);
+    $bad = 0;
+    foreach ($names as $name) {
+        $samples = $ns[$name];
+        sort($samples);
+        $count = count($samples);
+        $impl = "sbs.$name";
+        if (isset($opt['samples'])) {
+            file_put_contents(str_replace('side-by-side', $impl, $opt['samples']), implode("\n", $samples) . "\n");
+        }
+        $sum = array_sum($samples);
+        echo json_encode([
+            'impl' => $impl,
+            'size' => isset($opt['size']) ? (int) $opt['size'] : null,
+            'engine' => $opt['engine'] ?? null,
+            'table' => $opt['table'] ?? 'tiki24',
+            'round' => isset($opt['round']) ? (int) $opt['round'] : 1,
+            'n' => $count,
+            'elapsed_s' => round($sum / 1e9, 6), // this member's own calls
+            'ops_per_s' => round($count / ($sum / 1e9), 1),
+            'p50_us' => round(bench_percentile_us($samples, 50), 1),
+            'p99_us' => round(bench_percentile_us($samples, 99), 1),
+            'mean_us' => round($sum / $count / 1000, 1),
+            'cpu_us' => null,
+            'server_cpu_us' => null, // the batch's, in the notes: the members' cannot be told apart
+            'min_us' => round($samples[0] / 1000, 1),
+            'max_us' => round($samples[$count - 1] / 1000, 1),
+            'wrong' => $wrong[$name],
+            'per_op' => $perOp,
+            'delta' => array_map(fn ($v) => $v * $count / $calls, $delta),
+            'notes' => "side by side in one process with " . implode(', ', $names) . ', interleaved in blocks of ' . SIDE_BY_SIDE_BLOCK . ' calls;'
+                . ' server counters: the whole batch per call' . ($server0 !== null && $server1 !== null
+                    ? sprintf('; server CPU %.1f µs per call of the batch', ($server1 - $server0) / 1000 / $calls) : '')
+                . sprintf('; %.2f s', $elapsed / 1e9),
+            'load1' => round(sys_getloadavg()[0], 2),
+        ]), "\n";
+        $bad += $wrong[$name];
+    }
+    if ($bad > 0) {
+        fwrite(STDERR, "side-by-side: $bad timed calls gave the wrong answer\n");
+        exit(1);
+    }
+}
 
 // Each implementation: a closure (int $i): bool — true when the call gave the expected answer.
 switch ($impl) {

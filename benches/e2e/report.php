@@ -44,7 +44,7 @@ foreach ($groups as $g) {
     $cpu = 0.0;
     $serverCpu = 0.0;
     foreach ($g as $y) {
-        $cpu += ($y['cpu_us'] ?? 0) * $y['n'];
+        $cpu = ($cpu === null || ! isset($y['cpu_us'])) ? null : $cpu + $y['cpu_us'] * $y['n'];
         $serverCpu = ($serverCpu === null || ! isset($y['server_cpu_us'])) ? null : $serverCpu + $y['server_cpu_us'] * $y['n'];
         $f = "$dir/samples/{$y['size']}-{$y['engine']}-{$y['table']}-{$y['impl']}-" . ($y['round'] ?? 1) . '.txt';
         if (! is_file($f)) { // runs before the signed table existed
@@ -68,7 +68,7 @@ foreach ($groups as $g) {
         }
     }
     $x['rounds'] = count($g);
-    $x['cpu_us'] = round($cpu / $n, 1);
+    $x['cpu_us'] = $cpu === null ? null : round($cpu / $n, 1);
     $x['server_cpu_us'] = $serverCpu === null ? null : round($serverCpu / $n, 1);
     $x['n'] = $n;
     $x['ops_per_s'] = round($n / $elapsed, 1);
@@ -129,7 +129,7 @@ foreach ($tables as $t) {
                     $t, number_format($size), $engine, $impl, (string) $x['n'], $fmt($x['ops_per_s']), $fmt($x['p50_us']),
                     $fmt($x['p99_us']),
                     $x['rounds'] > 1 ? $fmt($x['p50_rounds'][0]) . '–' . $fmt($x['p50_rounds'][1]) : '',
-                    $fmt($x['cpu_us']),
+                    $x['cpu_us'] === null ? '' : $fmt($x['cpu_us']),
                     $x['server_cpu_us'] === null ? '' : $fmt($x['server_cpu_us']),
                     (string) $x['per_op']['Questions'], $fmt($x['per_op']['Handler_read_rnd_next']),
                     (string) $writes($x),
@@ -164,7 +164,7 @@ $md = $markdown($head, $table);
 echo "\n== results (p50/p99: latency of one call in one long-lived PHP process; per-call counts from SHOW GLOBAL STATUS)\n";
 if ($run) {
     echo "   run: {$run['started']}, {$run['nproc']} cores, load at start {$run['load']}, PHP {$run['php']}, {$run['server']}"
-        . ($run['own_server'] ? ' (throw-away server)' : ' (given server)') . "\n";
+        . ($run['own_server'] ? ' (throw-away server)' : ' (given server)') . (isset($run['pin']) ? ", pinned: {$run['pin']}" : '') . "\n";
 }
 echo $plain($head, $table, 4);
 foreach ($rows as $x) {
@@ -249,7 +249,7 @@ foreach ($tables as $t) {
             foreach ($engines as $engine) {
                 $x = $r[$t][$size][$engine][$a] ?? null;
                 $y = $r[$t][$size][$engine][$b] ?? null;
-                if ($x && $y) {
+                if ($x && $y && $x['cpu_us'] !== null && $y['cpu_us'] !== null) {
                     $server = $x['server_cpu_us'] !== null && $y['server_cpu_us'] !== null
                         ? sprintf(' / %+.1f', $x['server_cpu_us'] - $y['server_cpu_us']) : '';
                     $cells[] = sprintf('%s %s %+.1f%s', number_format($size), $engine, $x['cpu_us'] - $y['cpu_us'], $server);
@@ -371,40 +371,47 @@ if (in_array('tiki24', $tables, true)) {
 }
 $issue5 = $verdicts;
 
-// ---- issue 11: the drop-in against a prepared SELECT * by token, by secret source
-$signedHead = ['table', 'rows', 'engine', 'secret source', 'drop-in p50 µs', 'SELECT * p50 µs', 'drop-in / SELECT *', 'the same, by round',
+// ---- issue 11: the drop-in against a prepared SELECT * by token, by secret source; measured
+// side by side in one process (sbs.*, the issue's method) and in separate processes
+$signedHead = ['method', 'table', 'rows', 'engine', 'secret source', 'drop-in p50 µs', 'SELECT * p50 µs', 'drop-in / SELECT *', 'the same, by round',
     'native p50 µs', 'native / SELECT *', 'limited: drop-in / SELECT + UPDATE', 'drop-in − SELECT *: client CPU µs/call', 'the same, server CPU', 'goal'];
+$methods = ['sbs.' => 'side by side, one process', '' => 'separate processes'];
 $signed = [];
 $signedCsv = [];
-foreach ($tables as $t) {
-    $sources = $t === 'trunk'
-        ? ['Tiki\'s preferences ($prefs)' => ['-prefs', 1.1], 'the table (tiki_preferences)' => ['', 1.2]]
-        : ['none (MD5 tokens)' => ['', null]];
-    foreach ($r[$t] as $size => $byEngine) {
-        foreach ($engines as $engine) {
-            foreach ($sources as $source => [$suffix, $limit]) {
-                $d = $byEngine[$engine]["ext-unlimited$suffix"] ?? null;
-                $f = $byEngine[$engine]['floor-select-star'] ?? null;
-                if (! $d || ! $f) {
-                    continue;
+foreach ($methods as $prefix => $method) {
+    foreach ($tables as $t) {
+        $sources = $t === 'trunk'
+            ? ['Tiki\'s preferences ($prefs)' => ['-prefs', 1.1], 'the table (tiki_preferences)' => ['', 1.2]]
+            : ['none (MD5 tokens)' => ['', null]];
+        foreach ($r[$t] as $size => $byEngine) {
+            foreach ($engines as $engine) {
+                foreach ($sources as $source => [$suffix, $limit]) {
+                    $d = $byEngine[$engine]["{$prefix}ext-unlimited$suffix"] ?? null;
+                    $f = $byEngine[$engine]["{$prefix}floor-select-star"] ?? null;
+                    if (! $d || ! $f) {
+                        continue;
+                    }
+                    $n = $byEngine[$engine]["{$prefix}ext-native-unlimited$suffix"] ?? null;
+                    $l = $prefix === '' ? $ratio($t, $size, $engine, "ext-limited$suffix", 'floor-select-update') : null;
+                    $v = $d['p50_us'] / $f['p50_us'];
+                    $rounds = $roundRatios($t, $size, $engine, "{$prefix}ext-unlimited$suffix", "{$prefix}floor-select-star");
+                    $cpu = $d['cpu_us'] !== null && $f['cpu_us'] !== null ? $d['cpu_us'] - $f['cpu_us'] : null;
+                    $server = $d['server_cpu_us'] !== null && $f['server_cpu_us'] !== null ? $d['server_cpu_us'] - $f['server_cpu_us'] : null;
+                    $signed[] = [
+                        $method, $t, number_format($size), $engine, $source, $fmt($d['p50_us']), $fmt($f['p50_us']), sprintf('%.2f×', $v),
+                        $rounds ? sprintf('%.2f–%.2f', min($rounds), max($rounds)) : '',
+                        $n ? $fmt($n['p50_us']) : '', $n ? sprintf('%.2f×', $n['p50_us'] / $f['p50_us']) : '',
+                        $l !== null ? sprintf('%.2f×', $l) : '',
+                        $cpu !== null ? sprintf('%+.1f', $cpu) : '',
+                        $server !== null ? sprintf('%+.1f', $server) : '',
+                        $limit === null ? '' : sprintf('≤ %.1f×: %s', $limit, $v <= $limit ? 'met' : 'MISSED'),
+                    ];
+                    $signedCsv[] = [$prefix === '' ? 'separate' : 'side-by-side', $t, $size, $engine,
+                        $suffix === '-prefs' ? 'prefs' : ($t === 'trunk' ? 'table' : 'none'),
+                        $d['p50_us'], $f['p50_us'], round($v, 3), $rounds ? round(min($rounds), 3) : '', $rounds ? round(max($rounds), 3) : '',
+                        $n['p50_us'] ?? '', $n ? round($n['p50_us'] / $f['p50_us'], 3) : '', $l !== null ? round($l, 3) : '',
+                        $d['cpu_us'] ?? '', $f['cpu_us'] ?? '', $d['server_cpu_us'] ?? '', $f['server_cpu_us'] ?? '', $limit ?? ''];
                 }
-                $n = $byEngine[$engine]["ext-native-unlimited$suffix"] ?? null;
-                $l = $ratio($t, $size, $engine, "ext-limited$suffix", 'floor-select-update');
-                $v = $d['p50_us'] / $f['p50_us'];
-                $rounds = $roundRatios($t, $size, $engine, "ext-unlimited$suffix", 'floor-select-star');
-                $signed[] = [
-                    $t, number_format($size), $engine, $source, $fmt($d['p50_us']), $fmt($f['p50_us']), sprintf('%.2f×', $v),
-                    $rounds ? sprintf('%.2f–%.2f', min($rounds), max($rounds)) : '',
-                    $n ? $fmt($n['p50_us']) : '', $n ? sprintf('%.2f×', $n['p50_us'] / $f['p50_us']) : '',
-                    $l !== null ? sprintf('%.2f×', $l) : '',
-                    sprintf('%+.1f', $d['cpu_us'] - $f['cpu_us']),
-                    $d['server_cpu_us'] !== null && $f['server_cpu_us'] !== null ? sprintf('%+.1f', $d['server_cpu_us'] - $f['server_cpu_us']) : '',
-                    $limit === null ? '' : sprintf('≤ %.1f×: %s', $limit, $v <= $limit ? 'met' : 'MISSED'),
-                ];
-                $signedCsv[] = [$t, $size, $engine, $suffix === '-prefs' ? 'prefs' : ($t === 'trunk' ? 'table' : 'none'),
-                    $d['p50_us'], $f['p50_us'], round($v, 3), $rounds ? round(min($rounds), 3) : '', $rounds ? round(max($rounds), 3) : '',
-                    $n['p50_us'] ?? '', $n ? round($n['p50_us'] / $f['p50_us'], 3) : '', $l !== null ? round($l, 3) : '',
-                    $d['cpu_us'], $f['cpu_us'], $d['server_cpu_us'] ?? '', $f['server_cpu_us'] ?? '', $limit ?? ''];
             }
         }
     }
@@ -412,12 +419,14 @@ foreach ($tables as $t) {
 $verdicts = [];
 $goalSizes = [1000, 100000];
 $complete = in_array('trunk', $tables, true) && ! array_diff($goalSizes, $sizes) && ! array_diff(['MyISAM', 'InnoDB'], $engines);
-foreach ([['-prefs', 1.1, 'the secret from Tiki\'s preferences ($prefs)'], ['', 1.2, 'the secret from the table']] as [$suffix, $limit, $what]) {
-    [$m, $d] = $all('trunk', "ext-unlimited$suffix", 'floor-select-star', $limit, $goalSizes);
-    if (! $complete) {
-        [$m, $d] = [null, "needs the trunk table, sizes 1000 and 100000, both engines ($d)"];
+foreach ($methods as $prefix => $method) {
+    foreach ([['-prefs', 1.1, 'the secret from Tiki\'s preferences ($prefs)'], ['', 1.2, 'the secret from the table']] as [$suffix, $limit, $what]) {
+        [$m, $d] = $all('trunk', "{$prefix}ext-unlimited$suffix", "{$prefix}floor-select-star", $limit, $goalSizes);
+        if (! $complete) {
+            [$m, $d] = [null, "needs the trunk table, sizes 1000 and 100000, both engines ($d)"];
+        }
+        $goal("drop-in ≤ {$limit}× a prepared SELECT * by token, $what (signed table, 1k and 100k rows, both engines; $method)", $m, $d);
     }
-    $goal("drop-in ≤ {$limit}× a prepared SELECT * by token, $what (signed table, 1k and 100k rows, both engines)", $m, $d);
 }
 [$m, $d] = $perOp('trunk', 'ext-malformed', $noRoundTrip);
 $goal('signed table: malformed token, zero round trips', $m, $d);
@@ -430,7 +439,7 @@ $goal('signed table, secret from the table: unknown token, one SELECT (token ind
 $issue11 = $verdicts;
 if ($signed) {
     echo "\n== issue 11: the drop-in's lookup (unlimited hits) against a prepared `SELECT * FROM tiki_auth_tokens WHERE token = ?` (PDO, native prepares)\n";
-    echo $plain($signedHead, $signed, 4);
+    echo $plain($signedHead, $signed, 5);
     echo "\n== issue 11 goals\n";
     foreach ($issue11 as [$name, $state, $detail]) {
         printf("   %-6s %s   %s\n", $state, $name, $detail);
@@ -454,7 +463,7 @@ foreach ($ratioCsv as $row) {
 }
 fclose($csv);
 $csv = fopen("$dir/signed.csv", 'w');
-fputcsv($csv, ['table', 'size', 'engine', 'secret_source', 'dropin_p50_us', 'select_star_p50_us', 'ratio', 'ratio_round_min', 'ratio_round_max',
+fputcsv($csv, ['method', 'table', 'size', 'engine', 'secret_source', 'dropin_p50_us', 'select_star_p50_us', 'ratio', 'ratio_round_min', 'ratio_round_max',
     'native_p50_us', 'native_ratio', 'limited_ratio_vs_select_update', 'dropin_cpu_us', 'select_star_cpu_us', 'dropin_server_cpu_us', 'select_star_server_cpu_us', 'goal_limit'], ',', '"', '');
 foreach ($signedCsv as $row) {
     fputcsv($csv, $row, ',', '"', '');

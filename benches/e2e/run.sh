@@ -27,6 +27,12 @@
 #   MIN=20                      calls per implementation at least (Tiki 24 at 1M rows: a scan each)
 #   IMPLS=...                   only these implementations (comma-separated; see bench.php)
 #   EXT=0                       skip the extension (build and rows): the PHP-only rows
+#   PIN=0                       the CPU that the throw-away server and every PHP process are pinned to
+#                               (taskset), so that each call is a wake-up on one CPU; PIN=none: no
+#                               pinning (on this 2-vCPU VM a client and a server thread that the
+#                               scheduler happens to put on different CPUs take 60-100 µs a round
+#                               trip instead of 28 µs, per connection, for seconds: noise far larger
+#                               than the effects measured). Not applied to a server given by DSN.
 #   TIKI_TOKENS_BENCH_DSN=mysql://user:pass@host:port/db   use this server (it gets a database
 #                               `tiki_tokens_bench`, dropped and re-created; its status counters
 #                               are global, so other clients on it spoil the per-call counts)
@@ -50,7 +56,7 @@ ITERATIONS="${ITERATIONS:-20000}"
 BUDGET="${BUDGET:-10}"
 MIN="${MIN:-20}"
 EXT="${EXT:-1}"
-all_impls="floor-select,floor-select-star,ext-native-unlimited,ext-native-unlimited-prefs,ext-unlimited,ext-unlimited-prefs,ext-unknown,ext-unknown-prefs,floor-select-update,ext-native-limited,ext-native-limited-prefs,ext-limited,ext-limited-prefs,ext-malformed,ext-create,ext-create-prefs,tiki24-create,tiki24-unlimited,tiki24-limited"
+all_impls="floor-select,floor-select-star,ext-native-unlimited,ext-native-unlimited-prefs,ext-unlimited,ext-unlimited-prefs,ext-unknown,ext-unknown-prefs,floor-select-update,ext-native-limited,ext-native-limited-prefs,ext-limited,ext-limited-prefs,ext-malformed,ext-create,ext-create-prefs,side-by-side,tiki24-create,tiki24-unlimited,tiki24-limited"
 IMPLS="${IMPLS:-$all_impls}"
 
 echo "== packages"
@@ -70,9 +76,18 @@ else
   started_db=1
 fi
 cleanup() { if [ -n "$started_db" ]; then scripts/mariadb.sh stop || true; fi; }
-# The server's own CPU time per call is measured when it runs here (the throw-away one).
-server_pid=()
-if [ -n "$started_db" ]; then server_pid=(--server-pid="$(cat "$TIKI_TOKENS_MARIADB_DIR/pid")"); fi
+# The server's own CPU time per call is measured when it runs here (the throw-away one), and the
+# server and the PHP processes are pinned to one CPU (see PIN above).
+server_pid=(); pin=()
+PIN="${PIN:-0}"
+if [ -n "$started_db" ]; then
+  server_pid=(--server-pid="$(cat "$TIKI_TOKENS_MARIADB_DIR/pid")")
+  if [ "$PIN" != none ]; then
+    taskset -a -p -c "$PIN" "$(cat "$TIKI_TOKENS_MARIADB_DIR/pid")" >/dev/null
+    pin=(taskset -c "$PIN")
+    echo "server and PHP pinned to CPU $PIN"
+  fi
+fi
 trap cleanup EXIT
 echo "server: ${dsn%%@*}@${dsn#*@} (throw-away: ${started_db:-no})"
 
@@ -85,14 +100,14 @@ if [ "$EXT" != 0 ]; then
   php "${ext_args[@]}" -r 'exit(class_exists("TikiTokens\\Store") ? 0 : 1);' ||
     { echo "the built extension does not load into PHP" >&2; exit 1; }
 else
-  IMPLS="$(tr ',' '\n' <<<"$IMPLS" | grep -v '^ext-' | paste -sd, -)"
+  IMPLS="$(tr ',' '\n' <<<"$IMPLS" | grep -v '^ext-\|^side-by-side$' | paste -sd, -)"
 fi
 
 # A record of the conditions: the machine is shared, so say how busy it was.
 {
   echo "{\"started\":\"$(date -u +%FT%TZ)\",\"nproc\":$(nproc),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\","
   echo "\"php\":\"$(php -r 'echo PHP_VERSION;')\",\"server\":\"$(php -r 'require $argv[1]; echo bench_pdo($argv[2], null)->query("SELECT VERSION()")->fetchColumn();' "$here/lib.php" "$dsn")\","
-  echo "\"own_server\":${started_db:-0},\"sizes\":\"$SIZES\",\"engines\":\"$ENGINES\",\"tables\":\"$TABLES\",\"iterations\":$ITERATIONS,\"budget\":$BUDGET,\"min\":$MIN}"
+  echo "\"own_server\":${started_db:-0},\"sizes\":\"$SIZES\",\"engines\":\"$ENGINES\",\"tables\":\"$TABLES\",\"iterations\":$ITERATIONS,\"pin\":\"${pin[*]:-none}\",\"budget\":$BUDGET,\"min\":$MIN}"
 } | tr -d '\n' >"$out/run.json"
 echo >>"$out/run.json"
 : >"$out/results.jsonl"
@@ -101,14 +116,15 @@ echo >>"$out/run.json"
 # One run of bench.php: one PHP process, one implementation.
 bench() { # impl iterations budget round
   local impl="$1" iters="$2" budget="$3" round="$4" args=()
-  case "$impl" in ext-*) args=("${ext_args[@]}") ;; esac
+  case "$impl" in ext-*|side-by-side) args=("${ext_args[@]}") ;; esac
   printf '%-28s r%-2s ' "$impl" "$round"
-  php "${args[@]}" "$here/bench.php" --dsn="$dsn" --impl="$impl" --iterations="$iters" \
+  "${pin[@]}" php "${args[@]}" "$here/bench.php" --dsn="$dsn" --impl="$impl" --iterations="$iters" \
     --budget="$budget" --min="$MIN" --size="$size" --engine="$engine" --table="$table" --round="$round" \
     --samples="$out/samples/$size-$engine-$table-$impl-$round.txt" "${server_pid[@]}" | tee -a "$out/results.jsonl" |
-    php -r '$r = json_decode(stream_get_contents(STDIN), true);
-      printf("%6d calls  %9.1f /s  p50 %9.1f us  p99 %9.1f us  %s queries/call  load %s\n",
-        $r["n"], $r["ops_per_s"], $r["p50_us"], $r["p99_us"], $r["per_op"]["Questions"], $r["load1"]);'
+    php -r 'foreach (file("php://stdin", FILE_SKIP_EMPTY_LINES) as $line) { $r = json_decode($line, true);
+      if ($r["impl"] !== $argv[1]) { printf("\n  %-35s", $r["impl"]); } // side-by-side: one line per member
+      printf("%6d calls  %9.1f /s  p50 %9.1f us  p99 %9.1f us  %s queries/call  load %s", $r["n"], $r["ops_per_s"],
+        $r["p50_us"], $r["p99_us"], $r["per_op"]["Questions"], $r["load1"]); } echo "\n";' "$impl"
 }
 
 # The indexed implementations run in ROUNDS short rounds, in alternating order (the machine's
@@ -134,7 +150,7 @@ for size in ${SIZES//,/ }; do
         case "$impl" in tiki24-unlimited|tiki24-limited) last_impls+=("$impl") ;; *) rounds_impls+=("$impl") ;; esac
       done
       echo "== $size rows, $engine, $table table: fill"
-      php "$here/fill.php" "$dsn" "$size" "$engine" "$table" | tee -a "$out/fills.jsonl"
+      "${pin[@]}" php "$here/fill.php" "$dsn" "$size" "$engine" "$table" | tee -a "$out/fills.jsonl"
       for round in $(seq 1 "$ROUNDS"); do
         order=("${rounds_impls[@]}")
         if [ $((round % 2)) = 0 ]; then
