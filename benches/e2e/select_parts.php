@@ -39,6 +39,9 @@ $variants = [
     '+ NOW(6): the lookup, secret given' => "SELECT $columns, $fresh, $now$from",
     '+ secret subquery: the lookup, secret from the table' => "SELECT $columns, $fresh, $now, $secret$from",
     'SELECT * + secret subquery' => "SELECT *, $secret FROM tiki_auth_tokens WHERE token = ?",
+    // Other ways to bring the secret in the same statement.
+    'the lookup, secret by LEFT JOIN on its primary key' => "SELECT $columns, $fresh, $now, p.`value` FROM `tiki_auth_tokens`"
+        . " LEFT JOIN `tiki_preferences` p ON p.`name` = 'auth_token_secret' WHERE `token` = ?",
 ];
 $statements = array_map(fn ($sql) => $db->prepare($sql), $variants);
 $n = count($tokens);
