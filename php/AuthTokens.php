@@ -25,6 +25,8 @@ class AuthTokens
     public const DEFAULT_MAX_TIMEOUT = 3600;
     /** Tiki's class default for the cap on a token's hits. */
     public const DEFAULT_MAX_HITS = 1;
+    /** Keys of editToken()'s $changes that lie inside a token's value (they re-issue it). */
+    private const REISSUE_KEYS = ['timeout', 'groups', 'entry', 'params', 'url'];
 
     /** @var bool True after getGroups() granted access (Tiki's public flag). */
     public $ok = false;
@@ -75,7 +77,10 @@ class AuthTokens
      *                       auth_token_secret preference; default inside Tiki: global $prefs),
      *                       purgeInterval (seconds; default: INI tiki_tokens.purge_interval),
      *                       connectTimeout, ioTimeout (seconds; default: the INI values; ioTimeout
-     *                       is also the time budget of one getGroups(), purge included)
+     *                       is also the time budget of one getGroups(), purge included),
+     *                       tikiRoot (the site root SEF URLs are resolved against; default: Tiki's
+     *                       global $tikiroot, else INI tiki_tokens.tiki_root), pathForm ('raw' or
+     *                       'decoded': how the web server hands Tiki's route.php the path)
      *
      * Where the secret comes from, first that applies: the secret option; the preferenceSecret
      * option; inside Tiki, $GLOBALS['prefs']['auth_token_secret'] (Tiki's cached preferences,
@@ -93,10 +98,16 @@ class AuthTokens
             'maxTimeout' => isset($options['maxTimeout']) ? (int) $options['maxTimeout'] : self::DEFAULT_MAX_TIMEOUT,
             'maxHits' => isset($options['maxHits']) ? (int) $options['maxHits'] : self::DEFAULT_MAX_HITS,
         ];
-        foreach (['connectTimeout', 'ioTimeout'] as $name) {
+        foreach (['connectTimeout', 'ioTimeout', 'pathForm'] as $name) {
             if (isset($options[$name])) {
                 $storeOptions[$name] = $options[$name];
             }
+        }
+        // The site root SEF URLs are resolved against: the option, else Tiki's global $tikiroot
+        // (set by Tiki's setup for every request), else the INI tiki_tokens.tiki_root.
+        $root = $options['tikiRoot'] ?? ($GLOBALS['tikiroot'] ?? null);
+        if (is_string($root) && $root !== '') {
+            $storeOptions['tikiRoot'] = $root;
         }
         if (isset($options['secret']) && (string) $options['secret'] !== '') {
             $storeOptions['secret'] = (string) $options['secret'];
@@ -164,9 +175,15 @@ class AuthTokens
     /**
      * Tiki's check: the groups a token grants for this request, or null.
      *
+     * The whole request is bound, not only ($entry, $parameters): its method (GET and HEAD;
+     * POST only for a token created with allowPost, or for tiki-upload_file.php), its cookies
+     * (none that reaches $_REQUEST may bear a bound parameter's name or TOKEN), no query
+     * variable dropped by max_input_vars, and the token taken from the query string. Each
+     * denial's reason is in $lastDenial. On the command line there is no request to bind.
+     *
      * @param mixed $token The TOKEN request parameter
      * @param string $entry $_SERVER['PHP_SELF']
-     * @param array $parameters $_GET (TOKEN is ignored)
+     * @param array $parameters $_GET (TOKEN is ignored), with a POSTed galleryId for uploads
      * @return array|null
      */
     public function getGroups($token, $entry, $parameters)
@@ -179,8 +196,9 @@ class AuthTokens
         }
         // Tiki purges before each lookup; so do we, when due, inside the same call: purge and
         // lookup answer within one time budget (the I/O timeout), and a token that cannot be one
-        // (not 32 or 64 hex characters) reaches the database not even for a purge.
-        $result = $this->store->lookup($token, $entry, $parameters, ['purgeInterval' => $this->purgeInterval]);
+        // (not 32 or 64 hex characters) reaches the database not even for a purge. The whole
+        // request is bound, not only ($entry, $parameters): see lookupRequest().
+        $result = $this->store->lookupRequest($token, $entry, $parameters, ['purgeInterval' => $this->purgeInterval]);
         if ($result->purgedUsers) {
             $this->removeTemporaryUsers($result->purgedUsers);
         }
@@ -204,10 +222,17 @@ class AuthTokens
     /**
      * Creates a token and returns its value.
      *
+     * Called by Tiki's own "Admin Tokens" form (see adminFormUrl()), the token is minted from
+     * the Full URL the admin typed, exactly as includeToken() mints it, and the form's
+     * $parameters (which the form broke: undecoded values, one key "listfields[]") are ignored.
+     *
      * @param string $entry The script path the token is bound to
      * @param array $parameters The query parameters it is bound to
      * @param array $groups The groups it grants
-     * @param array $arguments timeout, hits (0/absent = the cap), email, createUser, userPrefix, user
+     * @param array $arguments timeout, hits (0/absent = the cap), email, createUser, userPrefix, user,
+     *                         allowPost (the token serves POST too: a stronger grant, the POST
+     *                         body is not bound; needs Tiki trunk's table, except for
+     *                         tiki-upload_file.php)
      * @param array $data Extra data (Tiki trunk's data column)
      * @return string
      */
@@ -219,13 +244,69 @@ class AuthTokens
             $arguments['email'] ?? '',
             $arguments['createUser'] ?? false,
             $arguments['userPrefix'] ?? '',
-            $data
+            $data,
+            $arguments['allowPost'] ?? false
         );
         if (isset($arguments['user'])) {
             $options['user'] = (string) $arguments['user'];
         }
+        $typed = self::adminFormUrl($entry);
+        if ($typed !== null) {
+            parse_str((string) parse_url($this->store->includeToken($typed, $groups, $options), PHP_URL_QUERY), $query);
+            $token = $query['TOKEN'] ?? null;
+            if (! is_string($token)) {
+                throw new \RuntimeException('AuthTokens: includeToken() returned a URL without TOKEN');
+            }
+            return $token;
+        }
         $created = $this->store->create((string) $entry, $parameters, $groups, $options);
         return $created['token'];
+    }
+
+    /**
+     * Edits a token (beyond Tiki's API). Changes outside the token's value are made in place
+     * and keep its link: hits (set; -1 = unlimited, 0 = used up), addHits (added atomically;
+     * unlimited stays unlimited, a used-up token is revived), maxHits, email, createUser,
+     * userPrefix, data. A change of timeout, groups, entry, params or url re-issues it: a new
+     * token and link with every change, the rest carried over (hits left, maxhits, email,
+     * temporary-user settings, data, the moment it expires), and the old token deleted, so its
+     * link stops working ('reissued' => true, 'revokedTokenId' => the old id).
+     *
+     * @param int $tokenId
+     * @param array $changes See above (unknown keys throw TikiTokens\InvalidInputException)
+     * @return array|null ['tokenId' => int, 'token' => string, 'url' => string (path-only link),
+     *                    'reissued' => bool, 'revokedTokenId' => ?int]; null when no token has this id
+     */
+    public function editToken($tokenId, array $changes)
+    {
+        if (isset($changes['createUser']) && ! is_bool($changes['createUser'])) {
+            $changes['createUser'] = ! empty($changes['createUser']) && $changes['createUser'] !== 'n';
+        }
+        if (array_intersect(array_keys($changes), self::REISSUE_KEYS)) {
+            $new = $this->store->reissue((int) $tokenId, $changes);
+            if ($new === null) {
+                return null;
+            }
+            $this->removeTemporaryUsers($new['revokedTempUser'] === null ? [] : [$new['revokedTempUser']]);
+            return [
+                'tokenId' => $new['tokenId'],
+                'token' => $new['token'],
+                'url' => $new['url'],
+                'reissued' => true,
+                'revokedTokenId' => $new['revokedTokenId'],
+            ];
+        }
+        $row = $this->store->edit((int) $tokenId, $changes);
+        if ($row === null) {
+            return null;
+        }
+        return [
+            'tokenId' => $row['tokenId'],
+            'token' => $row['token'],
+            'url' => $row['url'],
+            'reissued' => false,
+            'revokedTokenId' => null,
+        ];
     }
 
     /**
@@ -240,11 +321,12 @@ class AuthTokens
      * @param bool $createUser
      * @param string $userPrefix
      * @param array $data
+     * @param bool $allowPost The token serves POST too (see createToken)
      * @return string
      */
-    public function includeToken($url, array $groups = [], $email = '', $timeout = 0, $hits = 0, $createUser = false, $userPrefix = 'guest', $data = [])
+    public function includeToken($url, array $groups = [], $email = '', $timeout = 0, $hits = 0, $createUser = false, $userPrefix = 'guest', $data = [], $allowPost = false)
     {
-        $options = self::createOptions($timeout, $hits, $email, $createUser, $userPrefix, (array) $data);
+        $options = self::createOptions($timeout, $hits, $email, $createUser, $userPrefix, (array) $data, $allowPost);
         return $this->store->includeToken((string) $url, $groups, $options);
     }
 
@@ -325,6 +407,48 @@ class AuthTokens
         return $revoked['revoked'];
     }
 
+    /**
+     * The Full URL typed into Tiki's "Admin Tokens" form, when this createToken() call comes
+     * from that form; else null.
+     *
+     * Tiki's form (tiki-admin_tokens.php, action "add") reads the URL with
+     * filter_input(INPUT_POST, 'entry', FILTER_SANITIZE_STRING) on Tiki 24 (quotes become
+     * &#34;, which parse_url then takes for a fragment) or FILTER_SANITIZE_URL on trunk (spaces
+     * and non-ASCII dropped), passes parse_url(…, PHP_URL_PATH) as $entry, and splits the query
+     * itself (Tiki 24: on "&" and "=" without decoding). The URL as typed is still in
+     * $_POST['entry']. Recognised: the running script is tiki-admin_tokens.php
+     * ($_SERVER['SCRIPT_NAME'] or PHP_SELF), $_POST['entry'] is a string, and $entry is
+     * exactly the path the form computes from it with either filter. Nothing else is.
+     */
+    private static function adminFormUrl($entry)
+    {
+        if (! is_string($entry) || ! isset($_POST['entry']) || ! is_string($_POST['entry'])) {
+            return null;
+        }
+        $scripts = [$_SERVER['SCRIPT_NAME'] ?? null, $_SERVER['PHP_SELF'] ?? null];
+        $fromForm = false;
+        foreach ($scripts as $script) {
+            $fromForm = $fromForm || (is_string($script) && basename($script) === 'tiki-admin_tokens.php');
+        }
+        if (! $fromForm) {
+            return null;
+        }
+        $typed = $_POST['entry'];
+        // FILTER_SANITIZE_STRING is deprecated since PHP 8.1 (Tiki 24 still uses it) and may
+        // go: looked up by name, without the deprecation notice.
+        $filters = [FILTER_SANITIZE_URL];
+        if (defined('FILTER_SANITIZE_STRING')) {
+            $filters[] = @constant('FILTER_SANITIZE_STRING');
+        }
+        foreach ($filters as $filter) {
+            $filtered = @filter_var($typed, $filter);
+            if (is_string($filtered) && parse_url($filtered, PHP_URL_PATH) === $entry) {
+                return $typed;
+            }
+        }
+        return null;
+    }
+
     private function deny($reason, $detail)
     {
         $this->lastDenial = $reason;
@@ -369,12 +493,13 @@ class AuthTokens
     }
 
     /** Tiki's rules for the creation arguments, as native options. */
-    private static function createOptions($timeout, $hits, $email, $createUser, $userPrefix, array $data)
+    private static function createOptions($timeout, $hits, $email, $createUser, $userPrefix, array $data, $allowPost)
     {
         $options = [
             'email' => (string) $email,
             'createUser' => ! empty($createUser) && $createUser !== 'n',
             'userPrefix' => (string) $userPrefix,
+            'allowPost' => $allowPost === true,
         ];
         if (! empty($timeout)) {
             $options['timeout'] = (int) $timeout;

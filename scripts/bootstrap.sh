@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, when it is missing:
 # PHP 8.2 (CLI, headers), libclang (ext-php-rs' bindgen), MariaDB, curl, procps, Apache with
-# mod_php, nginx with PHP-FPM (the HTTP tests' servers), and cargo-fuzz.
+# mod_php, nginx with PHP-FPM (the HTTP tests' servers), dpkg-dev (the Debian package), and
+# cargo-fuzz.
 #
 #   scripts/bootstrap.sh            # the test command's needs
 #   scripts/bootstrap.sh --galera   # also the Galera cluster's (galera-4, rsync, …), for
@@ -26,6 +27,8 @@ command -v php-fpm8.2 >/dev/null || need+=(php8.2-fpm)
 if [ "${1:-}" = --galera ] || [ "${TIKI_TOKENS_GALERA:-}" = 1 ]; then
   need_galera_packages
 fi
+# scripts/package.sh: dpkg-shlibdeps, dpkg-parsechangelog.
+command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
 install_packages "${need[@]}"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "bootstrap: installing cargo-fuzz" >&2

@@ -92,7 +92,7 @@ step=web
 say "3. Serve the site with PHP's built-in web server (php -S) and the extension loaded"
 web_port="$(free_port)"
 start_group web_pid "$out/web.log" \
-  php -n -d extension="$ext" -d "tiki_tokens.dsn=\"$dsn\"" -S "127.0.0.1:$web_port" -t php/www
+  env TIKI_TOKENS_GATE_DEBUG=1 php -n -d extension="$ext" -d "tiki_tokens.dsn=\"$dsn\"" -S "127.0.0.1:$web_port" -t php/www
 if ! wait_http "http://127.0.0.1:$web_port/tiki-index.php" 50; then
   cat "$out/web.log" >&2
   echo "demo: php -S did not answer on port $web_port" >&2

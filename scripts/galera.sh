@@ -30,7 +30,7 @@
 # process PID is gone, so that a test killed by a signal leaves no server behind.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-source "$root/scripts/lib/galera_ports.sh"
+source "$root/scripts/lib/net.sh"
 dir="${TIKI_TOKENS_GALERA_DIR:-$root/target/galera}"
 case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
 db="tiki_tokens_test"
@@ -152,7 +152,7 @@ start() {
   mkdir -p "$dir"
   chmod 755 "$dir"
   local ports=() n
-  mapfile -t ports < <(galera_free_ports 12)
+  mapfile -t ports < <(free_ports 12)
   [ "${#ports[@]}" = 12 ] || die "could not find 12 free ports"
   for n in "${nodes[@]}"; do
     local b=$(((n - 1) * 4))

@@ -32,6 +32,15 @@ pub enum DenialReason {
     /// as a grant of no groups; Tiki's API (`AuthTokens::getGroups`) turns it into this denial,
     /// as Tiki does.
     NoGroups,
+    /// The request's method is not one the token may serve: only GET and HEAD, and POST for a
+    /// token minted with `allowPost` or bound to Tiki's upload script (SPEC section 8).
+    MethodNotAllowed,
+    /// A cookie that reaches `$_REQUEST` has the name of a bound parameter or of `TOKEN`.
+    CookieOverride,
+    /// The query string held more variables than PHP kept (`max_input_vars`).
+    DroppedInput,
+    /// The token PHP used did not come from the query string (a cookie, the POST body).
+    TokenNotInQuery,
 }
 
 impl DenialReason {
@@ -50,12 +59,16 @@ impl DenialReason {
             DenialReason::DatabaseError => "database_error",
             DenialReason::InternalError => "internal_error",
             DenialReason::NoGroups => "no_groups",
+            DenialReason::MethodNotAllowed => "method_not_allowed",
+            DenialReason::CookieOverride => "cookie_override",
+            DenialReason::DroppedInput => "dropped_input",
+            DenialReason::TokenNotInQuery => "token_not_in_query",
         }
     }
 
     /// Every reason, in the order above: the one list of reasons for logs, tests and the PHP
     /// API.
-    pub const ALL: [DenialReason; 11] = [
+    pub const ALL: [DenialReason; 15] = [
         DenialReason::Malformed,
         DenialReason::Unknown,
         DenialReason::BadSignature,
@@ -67,6 +80,10 @@ impl DenialReason {
         DenialReason::DatabaseError,
         DenialReason::InternalError,
         DenialReason::NoGroups,
+        DenialReason::MethodNotAllowed,
+        DenialReason::CookieOverride,
+        DenialReason::DroppedInput,
+        DenialReason::TokenNotInQuery,
     ];
 }
 

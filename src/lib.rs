@@ -15,10 +15,13 @@
 //! * [`canon`]: the canonical form of a URL (SPEC section 4) and the match rule.
 //! * [`token`]: token values: payload, MD5 / HMAC-SHA256, constant-time check, secrets.
 //! * [`store`]: the table `tiki_auth_tokens`: lookup, create, manage, migrate.
+//! * [`request`]: the whole request beyond (entry, `$_GET`): method, cookies, dropped input,
+//!   where the token came from (SPEC section 8).
 //! * [`error`]: the error enum and the reasons of a denial.
 
 pub mod canon;
 pub mod error;
+pub mod request;
 pub mod store;
 pub mod token;
 

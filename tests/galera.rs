@@ -192,7 +192,6 @@ fn hammer_run(
 }
 
 #[test]
-#[ignore = "issue 13: holds on today's code, joins the test command with the rest of the cluster test; scripts/galera_probe.sh runs it"]
 fn exactly_n_grants_for_n_1_5_50() {
     let Some(s) = cluster::take("exactly_n_grants_for_n_1_5_50") else {
         return;
@@ -219,7 +218,6 @@ fn exactly_n_grants_for_n_1_5_50() {
 }
 
 #[test]
-#[ignore = "issue 13: fails on today's code (a 1213 certification conflict is a database_error denial); scripts/galera_probe.sh runs it"]
 fn no_denial_while_hits_are_left() {
     let Some(s) = cluster::take("no_denial_while_hits_are_left") else {
         return;
@@ -284,7 +282,6 @@ struct Trial {
 }
 
 #[test]
-#[ignore = "issue 13: fails on today's code (stale reads with wsrep_sync_wait = 0); scripts/galera_probe.sh runs it"]
 fn deleted_token_never_granted_by_another_node() {
     let Some(s) = cluster::take("deleted_token_never_granted_by_another_node") else {
         return;
@@ -422,7 +419,6 @@ fn report_kill(
 }
 
 #[test]
-#[ignore = "issue 13: fails on today's code (a multi-host DSN is a ConfigException); scripts/galera_probe.sh runs it"]
 fn kill_9_during_load_multi_host_keeps_granting() {
     let Some(mut s) = cluster::take("kill_9_during_load_multi_host_keeps_granting") else {
         return;
@@ -608,7 +604,6 @@ fn pause_cycle(c: &Cluster, db: &str, cycle: usize) -> Pause {
 }
 
 #[test]
-#[ignore = "issue 13: fails on today's code (stale reads; a resumed node answers before it learns of its eviction); scripts/galera_probe.sh runs it"]
 fn paused_node_never_grants_a_revoked_token() {
     let Some(mut s) = cluster::take("paused_node_never_grants_a_revoked_token") else {
         return;
@@ -725,4 +720,61 @@ fn probe_lookup_latency() {
         .query_drop(format!("SET GLOBAL wsrep_sync_wait = {sync_wait}"))
         .expect("restore wsrep_sync_wait");
     eprintln!("latency:\n  {}", rows.join("\n  "));
+}
+
+/// phpinfo and `schemeInfo()` show the node (name, cluster size, synced) of every node, and warn
+/// when the table is not InnoDB (Galera does not replicate MyISAM); a multi-server DSN shows
+/// every server and names the one in use. (Causal reads are proven by the stale-read tests
+/// above, which run with the cluster's default `wsrep_sync_wait = 0`.)
+#[test]
+fn cluster_state_in_scheme_info_and_phpinfo() {
+    let Some(s) = cluster::take("cluster_state_in_scheme_info_and_phpinfo") else {
+        return;
+    };
+    let db = "galera_state";
+    cluster::create_database(&s.cluster, db);
+    for node in 1..=cluster::NODES {
+        let store = tiki_tokens::store::Store::new(tiki_tokens::store::StoreConfig::new(
+            s.cluster.dsn(node, db),
+        ))
+        .unwrap();
+        let info = store.scheme_info().unwrap();
+        let c = info.cluster.expect("a Galera node");
+        assert_eq!(c.state.cluster_size, Some(3), "node {node}: {c:?}");
+        assert!(c.state.synced() && c.replicated(), "node {node}: {c:?}");
+        assert!(!c.state.node_name.is_empty());
+    }
+    let mut conn = cluster::conn(&s.cluster.dsn(1, db));
+    conn.query_drop("ALTER TABLE tiki_auth_tokens ENGINE=MyISAM")
+        .unwrap();
+    let multi = s.cluster.multi_dsn(1, db);
+    let run = testkit::ext::run(
+        &["--ri", "tiki_tokens"],
+        &[("tiki_tokens.dsn", &multi)],
+        &[],
+        std::time::Duration::from_secs(60),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    for wanted in [
+        "cluster => Galera node",
+        "of a cluster of 3: Synced (synced)",
+        "WARNING => the table is MyISAM, which Galera does not replicate",
+        "using server 1 of 3",
+    ] {
+        assert!(
+            run.stdout.contains(wanted),
+            "{wanted:?} missing:\n{}",
+            run.stdout
+        );
+    }
+    let php = format!(
+        "$s = new TikiTokens\\Store({}); echo json_encode($s->schemeInfo()['cluster']);",
+        testkit::value::php_literal(s.cluster.dsn(2, db).as_bytes())
+    );
+    let out = testkit::php::eval_with(&["-n", "-d", &testkit::ext::extension_ini()], &php, b"");
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["replicated"], false, "{json}");
+    assert_eq!(json["clusterSize"], 3, "{json}");
+    conn.query_drop("ALTER TABLE tiki_auth_tokens ENGINE=InnoDB")
+        .unwrap();
 }

@@ -147,7 +147,9 @@ fn the_function_reader_measures_what_it_should() {
     );
 }
 
-/// The module path of a file below `src/` (`src/store/mod.rs` → `["store"]`).
+/// The module path of a file below `src/` (`src/store/mod.rs` → `["store"]`). A binary's
+/// `src/bin/NAME/main.rs` (or `src/bin/NAME.rs`) is the root of its own crate, `["bin", NAME]`;
+/// its modules sit below it.
 fn module_of(src: &Path, file: &Path) -> Vec<String> {
     let rel = file
         .strip_prefix(src)
@@ -157,10 +159,24 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
+    let root_file = if parts.first().map(String::as_str) == Some("bin") {
+        &["mod", "main"][..]
+    } else {
+        &["mod", "lib"][..]
+    };
+    if parts.len() > 1 && root_file.contains(&parts[parts.len() - 1].as_str()) {
         parts.pop();
     }
     parts
+}
+
+/// The root module of the crate a module belongs to: `["bin", NAME]` inside a binary, `[]`
+/// (the library) elsewhere.
+fn crate_root(module: &[String]) -> Vec<String> {
+    match module {
+        [bin, name, ..] if bin == "bin" => vec![bin.clone(), name.clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// Every path named in the code of `text` (outside `#[cfg(test)] mod tests` and comments),
@@ -257,7 +273,9 @@ fn import_graph(src: &Path) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
         let mut deps = BTreeSet::new();
         for path in paths(&text) {
             let mut base: Vec<String> = match path[0].as_str() {
-                "crate" => Vec::new(),
+                "crate" => crate_root(module),
+                // A binary names the library by the crate's name.
+                "tiki_tokens" => Vec::new(),
                 "super" | "self" => module.clone(),
                 child
                     if files.contains_key(&[module.clone(), vec![child.to_string()]].concat()) =>
@@ -357,6 +375,39 @@ fn the_cycle_finder_finds_a_planted_cycle() {
     let graph = import_graph(&dir);
     let cycle = find_cycle(&graph);
     std::fs::remove_dir_all(&dir).unwrap();
+    let cycle = cycle.expect("a -> b -> a is a cycle");
+    assert!(cycle.len() == 3, "{cycle:?}");
+}
+
+#[test]
+fn a_binary_is_a_crate_of_its_own() {
+    let dir = std::env::temp_dir().join(format!("house-rules-bin-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("bin/tool")).unwrap();
+    std::fs::create_dir_all(dir.join("store")).unwrap();
+    std::fs::write(dir.join("lib.rs"), "pub mod store;\n").unwrap();
+    std::fs::write(dir.join("store/mod.rs"), "pub struct S;\n").unwrap();
+    std::fs::write(
+        dir.join("bin/tool/main.rs"),
+        "mod a;\nmod b;\nfn main() { a::go() }\n",
+    )
+    .unwrap();
+    // `crate::` in a binary is the binary's root, not the library's.
+    std::fs::write(
+        dir.join("bin/tool/a.rs"),
+        "use crate::b::Y;\nuse tiki_tokens::store::S;\npub fn go() {}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("bin/tool/b.rs"), "pub struct Y(super::a::X);\n").unwrap();
+    let graph = import_graph(&dir);
+    let cycle = find_cycle(&graph);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let module = |m: &[&str]| m.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+    let edges = &graph[&module(&["bin", "tool"])];
+    assert!(edges.contains(&module(&["bin", "tool", "a"])), "{graph:?}");
+    assert!(
+        graph[&module(&["bin", "tool", "a"])].contains(&module(&["store"])),
+        "{graph:?}"
+    );
     let cycle = cycle.expect("a -> b -> a is a cycle");
     assert!(cycle.len() == 3, "{cycle:?}");
 }

@@ -14,6 +14,7 @@ fn start_server(dsn: &str) -> WebServer {
         .with_extension()
         .ini("tiki_tokens.dsn", dsn)
         .env("TIKI_TOKENS_PURGE_INTERVAL", "3600")
+        .env("TIKI_TOKENS_GATE_DEBUG", "1")
         .workers(8);
     let server = WebServer::start("http_e2e", &setup);
     let www = server.docroot();

@@ -102,6 +102,7 @@ php_test_files! {
     secrets => "secrets.php",
     fuzz_boundary => "fuzz_boundary.php",
     live_site => "live_site.php",
+    edit_tokens => "edit_tokens.php",
 }
 
 /// One line per class, method, parameter, property and function, as PHP's reflection sees them,

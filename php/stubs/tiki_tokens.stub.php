@@ -87,8 +87,10 @@ namespace TikiTokens {
     {
         /**
          * @var string malformed, unknown, bad_signature, expired, exhausted, entry_mismatch,
-         *             params_mismatch, lost_race, database_error or internal_error (and
-         *             no_groups, which only AuthTokens::getGroups reports): see reasons()
+         *             params_mismatch, lost_race, database_error, internal_error, and from
+         *             lookupRequest() method_not_allowed, cookie_override, dropped_input,
+         *             token_not_in_query (and no_groups, which only AuthTokens::getGroups
+         *             reports): see reasons()
          */
         public $reason;
         /** @var string What exactly, for logs (never a secret). */
@@ -124,7 +126,11 @@ namespace TikiTokens {
          *        auth_token_secret preference as the caller's preference cache holds it (no lookup
          *        reads the table for it; rotation writes the table); neither: read from
          *        tiki_preferences in the lookup's own SELECT. ioTimeout is also the time budget of one
-         *        lookup (purge, SELECT and UPDATE together).
+         *        lookup (purge, SELECT and UPDATE together). causalReads: 'auto', 'on' or 'off'
+         *        (wsrep_sync_wait = 1 on a Galera node). tikiRoot (default: INI
+         *        tiki_tokens.tiki_root): the site root SEF URLs are resolved against when minting
+         *        (/tiki/HomePage → /tiki/tiki-index.php, page=HomePage); pathForm: 'raw' or
+         *        'decoded' (default: INI tiki_tokens.path_form).
          * @throws ConfigException|InvalidInputException
          */
         public function __construct(?string $dsn = null, array $options = []) {}
@@ -142,14 +148,36 @@ namespace TikiTokens {
         public function lookup(mixed $token, string $entry, array $params, array $options = []): mixed {}
 
         /**
+         * lookup(), and the whole current request is bound too: its method (GET and HEAD; POST
+         * only for a token minted with allowPost or bound to tiki-upload_file.php), no cookie
+         * that reaches $_REQUEST with the name of a bound parameter or TOKEN, no query variable
+         * dropped by max_input_vars, and the token taken from the query string (for an upload
+         * POST also the POST body). Read from the SAPI and PHP's globals, not from what the
+         * script changed; on the command line (no request) it is lookup(). Never throws.
+         *
+         * @param mixed $token The TOKEN request parameter as the script took it
+         * @param array $params $_GET without TOKEN, or what the script checks instead (Tiki adds a
+         *                      POSTed galleryId for uploads)
+         * @param array{purgeInterval?: ?int, purgeLimit?: int} $options As for lookup()
+         * @return Grant|Denial Reasons of its own: method_not_allowed, cookie_override,
+         *                      dropped_input, token_not_in_query
+         */
+        public function lookupRequest(mixed $token, string $entry, array $params, array $options = []): mixed {}
+
+        /**
          * Binds a new token to $entry and $params. Only what a request can carry back is accepted
          * in $params: strings, ints (matched by their decimal string) and non-empty arrays of
          * them; a float, bool, null, empty array, a TOKEN parameter or a name PHP would rewrite
          * (a space or dot before the first "[") is an InvalidInputException, never a token that
          * can never match.
          *
+         * allowPost lets the token serve POST requests too (a stronger grant: the POST body is
+         * not bound); it is kept as allowPost: true in the data column, so it needs Tiki trunk's
+         * table (an InvalidInputException on Tiki 24's), except for tiki-upload_file.php, where
+         * POST is allowed anyway.
+         *
          * @param array{timeout?: ?int, hits?: ?int, email?: string, createUser?: bool,
-         *              userPrefix?: string, user?: ?string, data?: ?array} $options
+         *              userPrefix?: string, user?: ?string, data?: ?array, allowPost?: bool} $options
          * @return array{tokenId: int, token: string, scheme: string}
          * @throws Exception
          */
@@ -187,6 +215,38 @@ namespace TikiTokens {
          * @throws Exception
          */
         public function delete(int $tokenId): ?string {}
+
+        /**
+         * Changes, in place, what lies outside the token's value; the token and its link stay.
+         * "addHits" is one atomic UPDATE (unlimited stays unlimited, a used-up token is
+         * revived); values are checked against the real columns, and nothing is written when
+         * one is refused. Keys inside the value (timeout, groups, entry, params, url) are an
+         * InvalidInputException: use reissue().
+         *
+         * @param array{hits?: int, addHits?: int, maxHits?: int, email?: string,
+         *              createUser?: bool, userPrefix?: string, data?: ?array} $changes
+         * @return array|null The row after the change (as get()) plus "url", the token's
+         *                    path-only link; null when no token has this id
+         * @throws Exception
+         */
+        public function edit(int $tokenId, array $changes): ?array {}
+
+        /**
+         * Re-issues a token: a new one with $changes (those of edit(), and timeout, groups,
+         * entry and params, or url for both; given timeout and hits are capped as by
+         * create()), everything else carried over (hits left, maxhits, email, temporary-user
+         * settings, creator, data, the moment it expires), and the old one deleted in the same
+         * call: its link stops working. Once this returned, the old token is never granted.
+         *
+         * @param array{hits?: int, addHits?: int, maxHits?: int, email?: string,
+         *              createUser?: bool, userPrefix?: string, data?: ?array, timeout?: int,
+         *              groups?: string[], entry?: string, params?: array, url?: string} $changes
+         * @return array{tokenId: int, token: string, scheme: string, url: string,
+         *               revokedTokenId: int, revokedTempUser: ?string, row: array}|null
+         *         "url" is the new path-only link; null when no token has this id
+         * @throws Exception
+         */
+        public function reissue(int $tokenId, array $changes): ?array {}
 
         /**
          * @return string[] Temporary users of the removed rows
@@ -235,7 +295,13 @@ namespace TikiTokens {
         public function migrate(): array {}
 
         /**
-         * @return array{minting: string, needsMigration: bool, tokenWidth: int, hasSecret: bool}
+         * What the table allows now (detected afresh), and the Galera node the server is (cluster:
+         * null when it is none; replicated: false when the table's engine is not InnoDB, which
+         * Galera does not replicate).
+         *
+         * @return array{minting: string, needsMigration: bool, tokenWidth: int, hasSecret: bool,
+         *               cluster: ?array{node: string, clusterSize: ?int, state: string, synced: bool,
+         *               engine: ?string, replicated: bool}}
          * @throws Exception
          */
         public function schemeInfo(): array {}

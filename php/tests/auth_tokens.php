@@ -94,7 +94,8 @@ test('getGroups: ok, lastDenial, empty groups, createUser without Tiki', functio
 test('every reason the drop-in reports is one of the core list', function () {
     $reasons = \TikiTokens\Denial::reasons();
     foreach (['malformed', 'unknown', 'bad_signature', 'expired', 'exhausted', 'entry_mismatch',
-        'params_mismatch', 'lost_race', 'database_error', 'internal_error', 'no_groups'] as $r) {
+        'params_mismatch', 'lost_race', 'database_error', 'internal_error', 'no_groups',
+        'method_not_allowed', 'cookie_override', 'dropped_input', 'token_not_in_query'] as $r) {
         assert(in_array($r, $reasons, true), "$r missing from Denial::reasons()");
     }
     // Every literal reason AuthTokens.php passes to deny() is in the list.
@@ -171,6 +172,20 @@ test('includeToken: Tiki 24 argument order', function () {
     $row = last_row($dsn);
     assert($row['userPrefix'] === 'guest' && $row['createUser'] === 'n' && $row['email'] === '' && $row['groups'] === '[]');
     assert($lib->getTokenFromUrl($url)['token'] === $m[1], 'the row of the URL\'s token');
+});
+
+test('createToken and includeToken: allowPost', function () {
+    $lib = new AuthTokens(fresh_db('trunk'), ['maxHits' => 10]);
+    $token = $lib->createToken('/tiki-index.php', ['page' => 'P'], ['G'], ['allowPost' => true], ['k' => 'v']);
+    assert($lib->getToken($token)['data'] === '{"k":"v","allowPost":true}');
+    $url = $lib->includeToken('http://site.example/tiki-index.php?page=P', ['G'], '', 0, 0, false, 'guest', [], true);
+    assert($lib->getTokenFromUrl($url)['data'] === '{"allowPost":true}');
+    $url = $lib->includeToken('http://site.example/tiki-index.php?page=P', ['G'], '', 0, 0, false, 'guest', [], 'yes');
+    $row = $lib->getTokenFromUrl($url);
+    assert(is_array($row) && ! isset($row['data']), 'only true allows POST');
+    $old = new AuthTokens(fresh_db('tiki24'), ['maxHits' => 10]);
+    throws(TikiTokens\InvalidInputException::class, fn () => $old->createToken('/tiki-index.php', [], ['G'], ['allowPost' => true]));
+    assert(is_string($old->createToken('/tiki-upload_file.php', ['galleryId' => '1'], ['G'], ['allowPost' => true])));
 });
 
 test('getTokenFromUrl: the row of the URL\'s TOKEN (Tiki trunk), null without one', function () {

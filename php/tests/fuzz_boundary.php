@@ -187,18 +187,19 @@ function lookup_args(): array
 
 $methods = [
     // [object, method, arity, destructive]
-    ['store', 'lookup', 3], ['store', 'create', 4], ['store', 'includeToken', 3], ['store', 'get', 1],
+    ['store', 'lookup', 3], ['store', 'lookupRequest', 3], ['store', 'create', 4], ['store', 'includeToken', 3], ['store', 'get', 1],
     ['store', 'list', 0], ['store', 'delete', 1], ['store', 'purge', 1], ['store', 'purgeIfDue', 2],
     ['store', 'revokeAll', 0], ['store', 'rotateSecret', 1], ['store', 'migrate', 0],
     ['store', 'schemeInfo', 0], ['store', 'connectionState', 0], ['store', '__construct', 2],
+    ['store', 'edit', 2], ['store', 'reissue', 2], ['lib', 'editToken', 2],
     ['fn', 'TikiTokens\canonical_url', 1], ['fn', 'TikiTokens\parse_query', 1],
-    ['lib', 'getGroups', 3], ['lib', 'createToken', 5], ['lib', 'includeToken', 8], ['lib', 'getToken', 1],
+    ['lib', 'getGroups', 3], ['lib', 'createToken', 5], ['lib', 'includeToken', 9], ['lib', 'getToken', 1],
     ['lib', 'getActiveToken', 1], ['lib', 'getTokens', 0], ['lib', 'getTokenFromUrl', 1],
     ['lib', 'deleteToken', 1], ['lib', 'deleteExpired', 0], ['lib', 'rotateSigningSecret', 1],
     ['lib', 'revokeAllTokens', 0], ['lib', 'getStore', 0], ['lib', '__construct', 3], ['lib', 'build', 1],
 ];
 $destructive = ['delete', 'purge', 'purgeIfDue', 'revokeAll', 'rotateSecret', 'migrate', 'deleteToken',
-    'deleteExpired', 'rotateSigningSecret', 'revokeAllTokens'];
+    'deleteExpired', 'rotateSigningSecret', 'revokeAllTokens', 'edit', 'reissue', 'editToken'];
 
 $calls = 0;
 $outcomes = [];
@@ -231,7 +232,7 @@ test('fuzzed calls through the PHP boundary', function () use (
     while (microtime(true) - $start < $budget && $calls < 200000) {
         [$kind, $method, $arity] = $methods[rnd(count($methods))];
         $isDestructive = in_array($method, $destructive, true);
-        if (($method === 'lookup' || $method === 'getGroups') && rnd(4) !== 0) {
+        if (in_array($method, ['lookup', 'lookupRequest', 'getGroups'], true) && rnd(4) !== 0) {
             $args = lookup_args();
         } else {
             $args = args($arity);

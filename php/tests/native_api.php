@@ -290,12 +290,12 @@ test('migrate and schemeInfo: Tiki 24 -> trunk, idempotent', function () {
     $dsn = fresh_db('tiki24');
     $store = new Store($dsn);
     $before = $store->schemeInfo();
-    assert($before === ['minting' => 'legacy', 'needsMigration' => true, 'tokenWidth' => 32, 'hasSecret' => false]);
+    assert($before === ['minting' => 'legacy', 'needsMigration' => true, 'tokenWidth' => 32, 'hasSecret' => false, 'cluster' => null]);
     $report = $store->migrate();
     assert(array_keys($report) === ['altered', 'secretCreated']);
     assert(count($report['altered']) > 0 && $report['secretCreated'] === true);
     $after = $store->schemeInfo();
-    assert($after === ['minting' => 'signed', 'needsMigration' => false, 'tokenWidth' => 64, 'hasSecret' => true]);
+    assert($after === ['minting' => 'signed', 'needsMigration' => false, 'tokenWidth' => 64, 'hasSecret' => true, 'cluster' => null]);
     assert(preg_match('/^[0-9a-f]{64}$/', stored_secret($dsn)) === 1);
     assert($store->migrate() === ['altered' => [], 'secretCreated' => false]);
     $cols = array_column(sql($dsn, 'SHOW COLUMNS FROM tiki_auth_tokens'), 'Type', 'Field');
@@ -304,7 +304,7 @@ test('migrate and schemeInfo: Tiki 24 -> trunk, idempotent', function () {
     assert($store->lookup('e2990f7983b7b6c46b3987536aa38d32', 'tiki-index.php', []) instanceof Grant, 'legacy tokens keep working');
     $made = $store->create('tiki-index.php', [], ['G']);
     assert($made['scheme'] === 'signed' && strlen($made['token']) === 64);
-    assert((new Store(fresh_db('trunk')))->schemeInfo() === ['minting' => 'signed', 'needsMigration' => false, 'tokenWidth' => 64, 'hasSecret' => true]);
+    assert((new Store(fresh_db('trunk')))->schemeInfo() === ['minting' => 'signed', 'needsMigration' => false, 'tokenWidth' => 64, 'hasSecret' => true, 'cluster' => null]);
 });
 
 test('fail closed: an unreachable database denies, throws DatabaseException, shows no password', function () {
@@ -327,6 +327,39 @@ test('a missing table is a SchemaException', function () {
     throws(TikiTokens\SchemaException::class, fn () => (new Store($dsn))->create('/x.php', [], ['G']));
     $d = (new Store($dsn))->lookup(str_repeat('a', 64), '/x.php', []);
     assert($d instanceof Denial);
+});
+
+test('allowPost: kept in data on trunk, refused on Tiki 24 except for the upload script', function () {
+    $trunk = new Store(fresh_db('trunk'));
+    $made = $trunk->create('/tiki-index.php', ['page' => 'P'], ['G'], ['allowPost' => true, 'data' => ['a' => 'b']]);
+    assert($trunk->get($made['token'])['data'] === '{"a":"b","allowPost":true}');
+    assert($trunk->lookup($made['token'], '/tiki-index.php', ['page' => 'P'])->data === '{"a":"b","allowPost":true}');
+    $plain = $trunk->create('/tiki-index.php', [], ['G'], ['allowPost' => false]);
+    assert(! isset($trunk->get($plain['token'])['data']));
+    throws(InvalidInputException::class, fn () => $trunk->create('/x.php', [], ['G'], ['data' => ['allowPost' => true]]), 'allowPost');
+    throws(InvalidInputException::class, fn () => $trunk->create('/x.php', [], ['G'], ['allowPost' => 1]), 'allowPost');
+    throws(InvalidInputException::class, fn () => $trunk->create('/x.php', [], ['G'], ['allowPost' => 'y']), 'allowPost');
+    $old = new Store(fresh_db('tiki24'));
+    $before = count($old->list());
+    throws(InvalidInputException::class, fn () => $old->create('/tiki-index.php', [], ['G'], ['allowPost' => true]), 'data column');
+    assert(count($old->list()) === $before, 'nothing written');
+    $upload = $old->create('/tiki/tiki-upload_file.php', ['galleryId' => '5'], ['G'], ['allowPost' => true]);
+    assert(is_string($upload['token']));
+    throws(InvalidInputException::class, fn () => $old->includeToken('http://x.y/a.php?b=1', ['G'], ['allowPost' => true]), 'data column');
+});
+
+test('lookupRequest: on the command line there is no request to bind', function () {
+    $store = new Store(fresh_db('trunk'));
+    $made = $store->create('/tiki-index.php', ['page' => 'P'], ['G']);
+    // No TOKEN in any query string, no method: on the CLI that is no request, not a denial.
+    $g = $store->lookupRequest($made['token'], '/tiki-index.php', ['page' => 'P']);
+    assert($g instanceof Grant);
+    $d = $store->lookupRequest($made['token'], '/tiki-index.php', ['page' => 'Q']);
+    assert($d instanceof Denial && $d->reason === 'params_mismatch');
+    assert($store->lookupRequest(['x'], '/tiki-index.php', [])->reason === 'malformed');
+    foreach (['method_not_allowed', 'cookie_override', 'dropped_input', 'token_not_in_query'] as $r) {
+        assert(in_array($r, Denial::reasons(), true), $r);
+    }
 });
 
 test('canonical_url', function () {

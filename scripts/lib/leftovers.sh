@@ -6,10 +6,11 @@
 # process titles, so /proc/<pid>/environ alone would miss them).
 
 # leftovers RUN_ID ROOT: prints "pid command" for every live process of run RUN_ID (repository
-# ROOT), kills them, and returns non-zero when there was any.
+# ROOT; the servers' files under $TIKI_TOKENS_SERVERS_DIR when set), kills them, and returns
+# non-zero when there was any.
 leftovers() {
   local run="$1" root="$2" dir pid cwd found=()
-  local servers="$root/target/test-servers/$run"
+  local servers="${TIKI_TOKENS_SERVERS_DIR:-$root/target/test-servers}/$run"
   for dir in /proc/[0-9]*; do
     pid="${dir#/proc/}"
     [ "$pid" = "$$" ] && continue

@@ -20,11 +20,10 @@ install_packages() {
 }
 
 # Appends to `need` what the Galera cluster of scripts/galera.sh needs and lacks: Debian's
-# galera-4 provider, rsync (state transfers), python3 (free ports) and ss from iproute2 (the
-# rsync state-transfer script looks for its listening socket with ss or lsof).
+# galera-4 provider, rsync (state transfers) and ss from iproute2 (the rsync state-transfer
+# script looks for its listening socket with ss or lsof).
 need_galera_packages() {
   [ -f /usr/lib/galera/libgalera_smm.so ] || need+=(galera-4)
   command -v rsync >/dev/null || need+=(rsync)
-  command -v python3 >/dev/null || need+=(python3)
   command -v ss >/dev/null || command -v lsof >/dev/null || need+=(iproute2)
 }

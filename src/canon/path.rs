@@ -24,6 +24,29 @@ pub fn entry_from_url_path(raw_path: &[u8]) -> Vec<u8> {
     normalize(&raw_url_decode(raw_path))
 }
 
+/// The URL path a browser requests for `entry`: the inverse of [`entry_from_url_path`] for an
+/// entry it produced. Every byte but ASCII letters, digits, `-._~` and `/` is percent-encoded
+/// (`%XX`, upper case), so the web server's one decoding gives `entry` back byte for byte (a
+/// space, `+`, `%`, `?`, `#` or a non-UTF-8 byte included).
+#[must_use]
+pub fn url_path_of_entry(entry: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(entry.len());
+    for &b in entry {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(char::from(b));
+            }
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+    out
+}
+
 /// PHP's `php_raw_url_decode`: `%XX` (either case) → that byte, everything else (`+` included)
 /// unchanged.
 #[must_use]
@@ -112,6 +135,21 @@ mod tests {
 
     // Each expectation below is the PHP_SELF that `php -n -S` (PHP 8.2) reported for the path
     // (see tests/php_oracle.rs, which re-checks them against the live server).
+    #[test]
+    fn an_entry_survives_its_url_path() {
+        for e in [
+            &b"/tiki/tiki-index.php"[..],
+            b"/my dir/a+b%41?#.php",
+            b"/caf\xc3\xa9/\xff.php",
+            b"tiki-index.php",
+        ] {
+            let path = url_path_of_entry(e);
+            assert!(path.is_ascii(), "{path}");
+            assert_eq!(entry_from_url_path(path.as_bytes()), e, "{path}");
+        }
+        assert_eq!(url_path_of_entry(b"/a b+c.php"), "/a%20b%2Bc.php");
+    }
+
     #[test]
     fn decodes_once_and_keeps_plus() {
         assert_eq!(entry("/tiki/a%20b.php"), "/tiki/a b.php");

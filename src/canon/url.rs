@@ -89,6 +89,25 @@ pub fn request_target(url: &[u8]) -> Result<String, UrlError> {
     })
 }
 
+/// The path-only link of a token bound to `entry` and `params`:
+/// `url_path(entry) + '?' + http_build_query(params) + '&TOKEN=' + token` (no `&` before
+/// `TOKEN` when there are no params), the shape [`crate::store::Store::include_token`] gives
+/// for a path-only URL. Requesting it (below the site's origin) presents exactly `entry` and
+/// `params`.
+#[must_use]
+pub fn entry_link(entry: &[u8], params: &Params, token: &str) -> String {
+    let query = super::http_query::build_query(params);
+    let mut out = super::path::url_path_of_entry(entry);
+    out.push('?');
+    if !query.is_empty() {
+        out.push_str(&query);
+        out.push('&');
+    }
+    out.push_str("TOKEN=");
+    out.push_str(token);
+    out
+}
+
 /// A URL as the WHATWG parser normalised it.
 struct Parsed {
     url: url::Url,
@@ -159,13 +178,30 @@ fn utf8_lossless(input: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canon::{Key, Value};
+    use crate::canon::{Key, PhpArray, Value};
 
     fn k(s: &str) -> Key {
         Key::from_bytes(s.as_bytes())
     }
     fn s(v: &str) -> Value {
         Value::Str(v.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn an_entry_link_presents_its_entry_and_params() {
+        let u = split_url(
+            b"/my%20dir/x.php?separator=%2C&CR=%25%25%25&listfields[]=2&listfields[]=3&p=Caf%C3%A9",
+        )
+        .unwrap();
+        let link = entry_link(&u.entry, &u.params, "abc");
+        assert!(link.ends_with("&TOKEN=abc"), "{link}");
+        let back = split_url(link.as_bytes()).unwrap();
+        assert_eq!(back.entry, u.entry);
+        assert_eq!(back.params, u.params);
+        assert_eq!(
+            entry_link(b"/x.php", &PhpArray::new(), "t"),
+            "/x.php?TOKEN=t"
+        );
     }
 
     #[test]

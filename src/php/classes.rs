@@ -7,17 +7,21 @@
 //! so a lookup never throws on any input).
 
 use super::convert::{
-    ArrayArg, array_zval, assoc, bool_zval, bytes_of, bytes_zval, int_zval, params_from_php,
-    row_to_php, string_list, strings_from_php, type_name,
+    ArrayArg, array_zval, assoc, bool_zval, bytes_of, bytes_zval, edited_to_php, int_zval,
+    opt_str_zval, params_from_php, reissued_to_php, row_to_php, string_list, strings_from_php,
+    type_name,
 };
 use super::exceptions::{boundary, guard, invalid_input};
 use super::ini;
-use super::options::{create_options, lookup_options, preference_secret, store_config};
+use super::options::{
+    create_options, lookup_options, preference_secret, store_config, token_changes,
+};
 use super::registry;
+use super::request;
 use crate::error::{Denial as CoreDenial, DenialReason, VISITOR_MESSAGE};
 use crate::store::{
-    CreateOptions, Grant as CoreGrant, LookupOutcome, LookupRequest, PresentedToken, Revoked,
-    Store as CoreStore,
+    ClusterNode, CreateOptions, Grant as CoreGrant, LookupOutcome, LookupRequest, PresentedToken,
+    Revoked, Store as CoreStore,
 };
 use ext_php_rs::binary::Binary;
 use ext_php_rs::boxed::ZBox;
@@ -116,8 +120,9 @@ impl Grant {
 
 /// `TikiTokens\Denial`: a refused lookup. `reason` is a stable name for logs (`malformed`,
 /// `unknown`, `bad_signature`, `expired`, `exhausted`, `entry_mismatch`, `params_mismatch`,
-/// `lost_race`, `database_error`, or `internal_error`); `detail` says more (never a secret);
-/// `message` is what a visitor may be shown.
+/// `lost_race`, `database_error`, `internal_error`, and from `lookupRequest()`
+/// `method_not_allowed`, `cookie_override`, `dropped_input`, `token_not_in_query`); `detail`
+/// says more (never a secret); `message` is what a visitor may be shown.
 #[php_class]
 #[php(name = "TikiTokens\\Denial")]
 #[php(flags = ClassFlags::Final)]
@@ -180,6 +185,24 @@ fn purge_limit(limit: i64) -> PhpResult<u32> {
     })
 }
 
+/// A Galera node as `schemeInfo()['cluster']` shows it (null when the server is none).
+fn cluster_zval(node: Option<&ClusterNode>) -> PhpResult<Zval> {
+    let Some(node) = node else {
+        return Ok(Zval::null());
+    };
+    let size = node.state.cluster_size.map_or_else(Zval::null, |n| {
+        int_zval(i64::try_from(n).unwrap_or(i64::MAX))
+    });
+    Ok(array_zval(assoc(vec![
+        ("node", bytes_zval(node.state.node_name.as_bytes())),
+        ("clusterSize", size),
+        ("state", bytes_zval(node.state.state.as_bytes())),
+        ("synced", bool_zval(node.state.synced())),
+        ("engine", opt_str_zval(node.engine.as_deref())),
+        ("replicated", bool_zval(node.replicated())),
+    ])?))
+}
+
 /// What a revocation removed, as PHP sees it.
 fn revoked_array(revoked: &Revoked) -> PhpResult<ZBox<ZendHashTable>> {
     Ok(assoc(vec![
@@ -197,6 +220,66 @@ fn options_of(options: &ArrayArg) -> PhpResult<CreateOptions> {
         Some(t) => create_options(t, "")?,
         None => CreateOptions::default(),
     })
+}
+
+impl Store {
+    /// `lookup()` and `lookupRequest()`: the request's facts are read only when `bind_request`.
+    fn lookup_with(
+        &self,
+        token: &Zval,
+        entry: &[u8],
+        params: &ZendHashTable,
+        options: &ArrayArg,
+        bind_request: bool,
+    ) -> Zval {
+        let outcome = boundary(
+            || {
+                let token = match bytes_of(token) {
+                    Some(t) => PresentedToken::Text(t),
+                    None => PresentedToken::NotAString(type_name(token)),
+                };
+                let purge = match options.table().map(lookup_options).transpose() {
+                    Ok(purge) => purge.flatten(),
+                    Err(e) => {
+                        return LookupOutcome {
+                            result: Err(CoreDenial::new(DenialReason::Malformed, e.to_string())),
+                            purged_users: Vec::new(),
+                        };
+                    }
+                };
+                let facts = if bind_request {
+                    request::current()
+                } else {
+                    None
+                };
+                self.store.lookup_request(LookupRequest {
+                    token,
+                    entry,
+                    params: params_from_php(params).map_err(|e| e.0),
+                    purge,
+                    facts: facts.as_ref(),
+                })
+            },
+            |text| LookupOutcome {
+                result: Err(CoreDenial::new(
+                    DenialReason::InternalError,
+                    format!("internal error: {text}"),
+                )),
+                purged_users: Vec::new(),
+            },
+        );
+        let purged = outcome.purged_users;
+        match outcome.result {
+            Ok(grant) => object_zval(Grant {
+                inner: grant,
+                purged,
+            }),
+            Err(denial) => object_zval(Denial {
+                inner: denial,
+                purged,
+            }),
+        }
+    }
 }
 
 #[php_impl]
@@ -229,54 +312,32 @@ impl Store {
         params: &ZendHashTable,
         options: ArrayArg,
     ) -> Zval {
-        let outcome = boundary(
-            || {
-                let token = match bytes_of(token) {
-                    Some(t) => PresentedToken::Text(t),
-                    None => PresentedToken::NotAString(type_name(token)),
-                };
-                let purge = match options.table().map(lookup_options).transpose() {
-                    Ok(purge) => purge.flatten(),
-                    Err(e) => {
-                        return LookupOutcome {
-                            result: Err(CoreDenial::new(DenialReason::Malformed, e.to_string())),
-                            purged_users: Vec::new(),
-                        };
-                    }
-                };
-                self.store.lookup_request(LookupRequest {
-                    token,
-                    entry: entry.as_slice(),
-                    params: params_from_php(params).map_err(|e| e.0),
-                    purge,
-                })
-            },
-            |text| LookupOutcome {
-                result: Err(CoreDenial::new(
-                    DenialReason::InternalError,
-                    format!("internal error: {text}"),
-                )),
-                purged_users: Vec::new(),
-            },
-        );
-        let purged = outcome.purged_users;
-        match outcome.result {
-            Ok(grant) => object_zval(Grant {
-                inner: grant,
-                purged,
-            }),
-            Err(denial) => object_zval(Denial {
-                inner: denial,
-                purged,
-            }),
-        }
+        self.lookup_with(token, entry.as_slice(), params, &options, false)
+    }
+
+    /// As `lookup()`, and the whole current request is bound too (SPEC section 8): its method
+    /// (GET and HEAD; POST only for a token minted with `allowPost` or for Tiki's upload
+    /// script), its cookies (none that reaches `$_REQUEST` may bear the name of a bound
+    /// parameter or `TOKEN`), no query variable dropped by `max_input_vars`, and the token taken
+    /// from the query string. Read from the SAPI and PHP's globals, not from what the script
+    /// changed. On the command line (no request) it is `lookup()`. Options as for `lookup()`.
+    #[php(defaults(options = ArrayArg::empty()))]
+    pub fn lookup_request(
+        &self,
+        token: &Zval,
+        entry: Binary<u8>,
+        params: &ZendHashTable,
+        options: ArrayArg,
+    ) -> Zval {
+        self.lookup_with(token, entry.as_slice(), params, &options, true)
     }
 
     /// Creates a token for `$entry` and `$params` granting `$groups` (the store refuses params
     /// no request can carry back: floats, booleans, null, empty arrays, `TOKEN`). Options (Tiki's
     /// `$arguments`): `timeout`, `hits` (ints; 0 or absent = the cap, -1 = unlimited, capped),
     /// `email`, `createUser` (bool), `userPrefix`, `user` (creator), `data` (array, stored as
-    /// JSON). Returns `['tokenId' => int, 'token' => string, 'scheme' => 'legacy'|'signed']`.
+    /// JSON), `allowPost` (bool: the token serves POST too; kept in `data`, so it needs trunk's
+    /// table, except for `tiki-upload_file.php`). Returns `['tokenId' => int, 'token' => string, 'scheme' => 'legacy'|'signed']`.
     #[php(defaults(options = ArrayArg::empty()))]
     pub fn create(
         &self,
@@ -354,6 +415,43 @@ impl Store {
         guard(|| Ok(self.store.delete(tokenId)?))
     }
 
+    /// Changes, in place, what lies outside a token's value (its link stays): `$changes` keys
+    /// `hits` (set; -1 unlimited, 0 used up), `addHits` (add, atomically: unlimited stays
+    /// unlimited, a used-up token is revived), `maxHits`, `email`, `createUser`, `userPrefix`,
+    /// `data` (array or null). Returns the row after the change (as `get()`) plus `url` (the
+    /// token's path-only link); null when no token has this id. Keys inside the value
+    /// (`timeout`, `groups`, `entry`, `params`, `url`) are refused: use `reissue()`.
+    pub fn edit(
+        &self,
+        tokenId: i64,
+        changes: &ZendHashTable,
+    ) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+        guard(
+            || match self.store.edit(tokenId, &token_changes(changes)?)? {
+                Some(row) => Ok(Some(edited_to_php(&row)?)),
+                None => Ok(None),
+            },
+        )
+    }
+
+    /// Re-issues a token: a new one with `$changes` (those of `edit()`, and `timeout`, `groups`,
+    /// `entry`, `params`, or `url` for both), the rest carried over (hits left, maxhits, email,
+    /// temporary-user settings, creator, data, expiry moment), and the old one deleted: its link
+    /// stops working. Returns `['tokenId', 'token', 'scheme', 'url' (path-only link),
+    /// 'revokedTokenId', 'revokedTempUser', 'row']`; null when no token has this id.
+    pub fn reissue(
+        &self,
+        tokenId: i64,
+        changes: &ZendHashTable,
+    ) -> PhpResult<Option<ZBox<ZendHashTable>>> {
+        guard(
+            || match self.store.reissue(tokenId, &token_changes(changes)?)? {
+                Some(r) => Ok(Some(reissued_to_php(&r)?)),
+                None => Ok(None),
+            },
+        )
+    }
+
     /// Removes up to `$limit` expired or used-up rows; returns the temporary user names of the
     /// removed rows (for Tiki's user library to remove).
     #[php(defaults(limit = 1000))]
@@ -418,6 +516,7 @@ impl Store {
                 ("needsMigration", bool_zval(info.needs_migration)),
                 ("tokenWidth", int_zval(i64::from(info.token_width))),
                 ("hasSecret", bool_zval(info.has_secret)),
+                ("cluster", cluster_zval(info.cluster.as_ref())?),
             ])?)
         })
     }

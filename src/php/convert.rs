@@ -6,7 +6,7 @@
 //! a [`ConvertError`], never a stack overflow or a guess.
 
 use crate::canon::{Key, Params, PhpArray, Value};
-use crate::store::TokenRow;
+use crate::store::{Reissued, TokenRow};
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::convert::{FromZval, StubLiteral};
 use ext_php_rs::flags::DataType;
@@ -356,4 +356,36 @@ pub fn row_to_php(row: &TokenRow) -> Result<ZBox<ZendHashTable>, ConvertError> {
         pairs.push(("data", bytes_zval(data.as_bytes())));
     }
     assoc(pairs)
+}
+
+/// An edited row for PHP: [`row_to_php`] plus `url`, the token's path-only link (unchanged by
+/// an edit; null for a half-written row).
+///
+/// # Errors
+/// A PHP array that cannot be built.
+pub fn edited_to_php(row: &TokenRow) -> Result<ZBox<ZendHashTable>, ConvertError> {
+    let mut out = row_to_php(row)?;
+    out.insert("url", opt_str_zval(row.link().as_deref()))
+        .map_err(|e| ConvertError(format!("cannot build a PHP array: {e}")))?;
+    Ok(out)
+}
+
+/// A re-issue for PHP: `['tokenId', 'token', 'scheme', 'url', 'revokedTokenId',
+/// 'revokedTempUser', 'row']`.
+///
+/// # Errors
+/// A PHP array that cannot be built.
+pub fn reissued_to_php(r: &Reissued) -> Result<ZBox<ZendHashTable>, ConvertError> {
+    assoc(vec![
+        ("tokenId", int_zval(r.created.token_id)),
+        ("token", bytes_zval(r.created.token.as_bytes())),
+        ("scheme", bytes_zval(r.created.scheme.as_str().as_bytes())),
+        ("url", bytes_zval(r.link.as_bytes())),
+        ("revokedTokenId", int_zval(r.revoked_token_id)),
+        (
+            "revokedTempUser",
+            opt_str_zval(r.revoked_temp_user.as_deref()),
+        ),
+        ("row", array_zval(row_to_php(&r.row)?)),
+    ])
 }

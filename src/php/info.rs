@@ -90,6 +90,37 @@ fn scheme_rows(info: &SchemeInfo) -> Vec<(String, String)> {
             },
         ),
     ];
+    match &info.cluster {
+        None => rows.push(row("cluster", "not a Galera node")),
+        Some(node) => {
+            let size = node
+                .state
+                .cluster_size
+                .map_or_else(|| "?".to_string(), |n| n.to_string());
+            let synced = if node.state.synced() {
+                "synced"
+            } else {
+                "NOT synced"
+            };
+            rows.push(row(
+                "cluster",
+                format!(
+                    "Galera node {} of a cluster of {size}: {} ({synced})",
+                    node.state.node_name, node.state.state
+                ),
+            ));
+            if !node.replicated() {
+                rows.push(row(
+                    "WARNING",
+                    format!(
+                        "the table is {}, which Galera does not replicate: a token made on one \
+                         node is unknown on the others (ALTER TABLE tiki_auth_tokens ENGINE=InnoDB)",
+                        node.engine.as_deref().unwrap_or("of an unknown engine")
+                    ),
+                ));
+            }
+        }
+    }
     if info.needs_migration {
         rows.push(row(
             "WARNING",

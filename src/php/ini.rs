@@ -9,7 +9,10 @@
 //! | `tiki_tokens.max_hits` | `10` | PERDIR, SYSTEM | cap on a token's hits (Tiki's pref default) |
 //! | `tiki_tokens.purge_interval` | `60` | PERDIR, SYSTEM | seconds between purges per process (0 = every lookup) |
 //! | `tiki_tokens.connect_timeout` | `2` | SYSTEM | TCP connect timeout, seconds |
-//! | `tiki_tokens.io_timeout` | `5` | SYSTEM | read/write timeout of a statement, seconds |
+//! | `tiki_tokens.io_timeout` | `5` | SYSTEM | read/write timeout of a statement and budget of a lookup, seconds |
+//! | `tiki_tokens.causal_reads` | `auto` | SYSTEM | `wsrep_sync_wait = 1` on a Galera node: auto, on, off |
+//! | `tiki_tokens.tiki_root` | `""` | PERDIR, SYSTEM | the site root (`/tiki/`) SEF URLs are resolved against (none: not resolved) |
+//! | `tiki_tokens.path_form` | `raw` | PERDIR, SYSTEM | how the server hands route.php the path: `raw` (REQUEST_URI) or `decoded` (Apache's SCRIPT_URL) |
 //!
 //! No secret among them: `ini_get()` would show it to any script.
 
@@ -32,12 +35,18 @@ pub const PURGE_INTERVAL: &str = "tiki_tokens.purge_interval";
 pub const CONNECT_TIMEOUT: &str = "tiki_tokens.connect_timeout";
 /// `tiki_tokens.io_timeout`.
 pub const IO_TIMEOUT: &str = "tiki_tokens.io_timeout";
+/// `tiki_tokens.causal_reads`.
+pub const CAUSAL_READS: &str = "tiki_tokens.causal_reads";
+/// `tiki_tokens.tiki_root`.
+pub const TIKI_ROOT: &str = "tiki_tokens.tiki_root";
+/// `tiki_tokens.path_form`.
+pub const PATH_FORM: &str = "tiki_tokens.path_form";
 
 const PER_DIR: IniEntryPermission = IniEntryPermission::PerDir.union(IniEntryPermission::System);
 const SYSTEM: IniEntryPermission = IniEntryPermission::System;
 
 /// Every entry: name, default value, who may change it.
-fn entries() -> [(&'static str, String, IniEntryPermission); 6] {
+fn entries() -> [(&'static str, String, IniEntryPermission); 9] {
     let secs = |d: std::time::Duration| d.as_secs().to_string();
     [
         (DSN, String::new(), SYSTEM),
@@ -54,6 +63,9 @@ fn entries() -> [(&'static str, String, IniEntryPermission); 6] {
             SYSTEM,
         ),
         (IO_TIMEOUT, secs(store::DEFAULT_IO_TIMEOUT), SYSTEM),
+        (CAUSAL_READS, "auto".to_string(), SYSTEM),
+        (TIKI_ROOT, String::new(), PER_DIR),
+        (PATH_FORM, "raw".to_string(), PER_DIR),
     ]
 }
 

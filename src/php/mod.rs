@@ -9,6 +9,8 @@
 //! * `registry`: one [`crate::store::Store`] (one pool) per configuration per PHP process.
 //! * `convert`: zvals ↔ bytes, params trees and row arrays (binary safe, depth guarded).
 //! * `options`: the `$options` arrays of `TikiTokens\Store`.
+//! * `request`: the current request's method, query string, cookies and settings, for
+//!   `Store::lookupRequest` (the rules are the core's [`crate::request`]).
 //! * `classes`: `TikiTokens\Store`, `TikiTokens\Grant`, `TikiTokens\Denial`.
 //! * `functions`: `TikiTokens\canonical_url`, `TikiTokens\parse_query`.
 //! * `exceptions`: the exception classes, the one mapping from [`crate::Error`], and the one
@@ -26,3 +28,4 @@ mod ini;
 mod module;
 mod options;
 mod registry;
+mod request;

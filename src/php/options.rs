@@ -2,11 +2,14 @@
 //! [`StoreConfig`] and [`CreateOptions`]. Types are checked, not juggled: an option of the wrong
 //! PHP type, or an unknown option (a typo would otherwise be silently ignored), is an error.
 
-use super::convert::{ConvertError, bytes_of, params_from_php, type_name};
+use super::convert::{ConvertError, bytes_of, params_from_php, strings_from_php, type_name};
 use super::ini;
 use crate::canon::json::encode_params;
+use crate::canon::route::PathForm;
 use crate::error::Error;
-use crate::store::{CreateOptions, PurgeDue, StoreConfig, timeout_setting};
+use crate::store::{
+    CausalReads, CreateOptions, HitsChange, PurgeDue, StoreConfig, TokenChanges, timeout_setting,
+};
 use crate::token::Secret;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -21,6 +24,9 @@ pub const STORE_OPTIONS: &[&str] = &[
     "ioTimeout",
     "forceLegacy",
     "preferenceSecret",
+    "causalReads",
+    "tikiRoot",
+    "pathForm",
 ];
 
 /// The options `create()` and `includeToken()` know.
@@ -32,6 +38,24 @@ pub const CREATE_OPTIONS: &[&str] = &[
     "userPrefix",
     "user",
     "data",
+    "allowPost",
+];
+
+/// The keys of `$changes` that `edit()` and `reissue()` know: the first seven lie outside the
+/// token's value (`edit()` changes them in place), the rest inside it (`reissue()` only).
+pub const CHANGE_OPTIONS: &[&str] = &[
+    "hits",
+    "addHits",
+    "maxHits",
+    "email",
+    "createUser",
+    "userPrefix",
+    "data",
+    "timeout",
+    "groups",
+    "entry",
+    "params",
+    "url",
 ];
 
 /// The configuration the INI entries describe (no secret: it then comes from
@@ -75,6 +99,10 @@ pub fn store_config(
         max_hits: ini::int(ini::MAX_HITS)?,
         force_legacy: false,
         preference_secret: None,
+        causal_reads: causal_reads(&ini::text(ini::CAUSAL_READS), ini::CAUSAL_READS)
+            .map_err(Error::Config)?,
+        site_root: Some(ini::text(ini::TIKI_ROOT)).filter(|r| !r.is_empty()),
+        path_form: path_form(&ini::text(ini::PATH_FORM), ini::PATH_FORM).map_err(Error::Config)?,
     };
     let Some(options) = options else {
         return Ok(config);
@@ -88,6 +116,23 @@ pub fn store_config(
             "connectTimeout" => config.connect_timeout = seconds(value, "connectTimeout")?,
             "ioTimeout" => config.io_timeout = seconds(value, "ioTimeout")?,
             "forceLegacy" => config.force_legacy = boolean(value, "forceLegacy")?,
+            "tikiRoot" => {
+                config.site_root = if value.is_null() {
+                    None
+                } else {
+                    Some(text(value, "tikiRoot")?).filter(|r| !r.is_empty())
+                };
+            }
+            "pathForm" => {
+                let text = text(value, "pathForm")?;
+                config.path_form =
+                    path_form(&text, "option pathForm").map_err(Error::InvalidInput)?;
+            }
+            "causalReads" => {
+                let text = text(value, "causalReads")?;
+                config.causal_reads =
+                    causal_reads(&text, "option causalReads").map_err(Error::InvalidInput)?;
+            }
             _ => {}
         }
     }
@@ -159,25 +204,87 @@ pub fn create_options(options: &ZendHashTable, user_prefix: &str) -> Result<Crea
                     Some(text(value, "user")?)
                 }
             }
-            "data" => {
-                out.data = if value.is_null() {
-                    None
-                } else {
-                    let ht = value
-                        .array()
-                        .ok_or_else(|| wrong_type("data", "array or null", value))?;
-                    let tree = params_from_php(ht)
-                        .map_err(|ConvertError(m)| Error::InvalidInput(format!("data: {m}")))?;
-                    Some(
-                        encode_params(&tree)
-                            .map_err(|e| Error::InvalidInput(format!("data: {e}")))?,
-                    )
-                };
-            }
+            "allowPost" => out.allow_post = boolean(value, "allowPost")?,
+            "data" => out.data = data_json(value)?,
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// `edit()` / `reissue()` changes: `hits` sets, `addHits` adds (not both); `data` null sets
+/// the column to NULL; `groups` is a list of strings; `entry` and `url` are bytes.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an unknown key, a value of the wrong type, or `hits` with
+/// `addHits`.
+pub fn token_changes(changes: &ZendHashTable) -> Result<TokenChanges, Error> {
+    let mut out = TokenChanges::default();
+    let bytes = |value: &Zval, name: &str| {
+        bytes_of(value)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| wrong_type(name, "string", value))
+    };
+    for (name, value) in entries(changes, "changes", CHANGE_OPTIONS)? {
+        match name.as_str() {
+            "hits" | "addHits" => {
+                if out.hits.is_some() {
+                    return Err(Error::InvalidInput(
+                        "give hits (set) or addHits (add), not both".into(),
+                    ));
+                }
+                let n = int(value, &name)?;
+                out.hits = Some(if name == "hits" {
+                    HitsChange::Set(n)
+                } else {
+                    HitsChange::Add(n)
+                });
+            }
+            "maxHits" => out.max_hits = Some(int(value, "maxHits")?),
+            "email" => out.email = Some(text(value, "email")?),
+            "createUser" => out.create_user = Some(boolean(value, "createUser")?),
+            "userPrefix" => out.user_prefix = Some(text(value, "userPrefix")?),
+            "data" => out.data = Some(data_json(value)?),
+            "timeout" => out.timeout = Some(int(value, "timeout")?),
+            "groups" => {
+                out.groups = Some(
+                    strings_from_php(array_of(value, "groups")?, "groups")
+                        .map_err(|ConvertError(m)| Error::InvalidInput(m))?,
+                );
+            }
+            "entry" => out.entry = Some(bytes(value, "entry")?),
+            "params" => {
+                out.params = Some(
+                    params_from_php(array_of(value, "params")?)
+                        .map_err(|ConvertError(m)| Error::InvalidInput(format!("params: {m}")))?,
+                );
+            }
+            "url" => out.url = Some(bytes(value, "url")?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn array_of<'z>(value: &'z Zval, name: &str) -> Result<&'z ZendHashTable, Error> {
+    value
+        .array()
+        .ok_or_else(|| wrong_type(name, "array", value))
+}
+
+/// The `data` option: an array stored as the JSON text `json_encode` writes, or null.
+fn data_json(value: &Zval) -> Result<Option<String>, Error> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let ht = value
+        .array()
+        .ok_or_else(|| wrong_type("data", "array or null", value))?;
+    let tree =
+        params_from_php(ht).map_err(|ConvertError(m)| Error::InvalidInput(format!("data: {m}")))?;
+    Ok(Some(
+        encode_params(&tree).map_err(|e| Error::InvalidInput(format!("data: {e}")))?,
+    ))
 }
 
 /// The `(name, value)` entries of an options array; every name must be one of `known`.
@@ -208,6 +315,20 @@ fn entries<'a>(
         out.push((name, value));
     }
     Ok(out)
+}
+
+/// `raw` or `decoded`.
+fn path_form(text: &str, what: &str) -> Result<PathForm, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "raw" | "" => Ok(PathForm::Raw),
+        "decoded" => Ok(PathForm::Decoded),
+        _ => Err(format!("{what} must be raw or decoded, got {text:?}")),
+    }
+}
+
+/// `auto`, `on` or `off`.
+fn causal_reads(text: &str, what: &str) -> Result<CausalReads, String> {
+    CausalReads::parse(text).ok_or_else(|| format!("{what} must be auto, on or off, got {text:?}"))
 }
 
 /// A preference secret given to `withPreferenceSecret()`: empty means none.

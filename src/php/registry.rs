@@ -26,6 +26,9 @@ struct Key {
     max_timeout: i64,
     max_hits: i64,
     force_legacy: bool,
+    causal_reads: crate::store::CausalReads,
+    site_root: Option<String>,
+    path_form: crate::canon::route::PathForm,
 }
 
 impl Key {
@@ -42,6 +45,9 @@ impl Key {
             max_timeout: c.max_timeout,
             max_hits: c.max_hits,
             force_legacy: c.force_legacy,
+            causal_reads: c.causal_reads,
+            site_root: c.site_root.clone(),
+            path_form: c.path_form,
         }
     }
 }

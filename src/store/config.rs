@@ -2,6 +2,7 @@
 //! extension's defaults (the PHP binding's INI entries take theirs from here).
 
 use super::redact;
+use crate::canon::route::PathForm;
 use crate::token::Secret;
 use std::fmt;
 use std::time::Duration;
@@ -22,6 +23,33 @@ pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_PURGE_INTERVAL: i64 = 60;
 /// The longest timeout a configuration may set: a timeout beyond a day is a mistake.
 pub const MAX_CONFIGURED_TIMEOUT: Duration = Duration::from_secs(86_400);
+
+/// Causal reads on a MariaDB Galera node (`wsrep_sync_wait = 1` for the store's sessions).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CausalReads {
+    /// On when the server runs Galera (`@@wsrep_on`), off otherwise.
+    #[default]
+    Auto,
+    /// Always (MariaDB).
+    On,
+    /// Never: a node that lags may grant a token revoked on another node for a few
+    /// milliseconds (more under load or after a pause); for MariaDB builds without Galera
+    /// support, whose sessions lack the variable.
+    Off,
+}
+
+impl CausalReads {
+    /// `auto`, `on` or `off`.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "on" | "1" | "yes" | "true" => Some(Self::On),
+            "off" | "0" | "no" | "false" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
 
 /// How to reach the database and which defaults apply.
 #[derive(Clone)]
@@ -51,6 +79,17 @@ pub struct StoreConfig {
     pub max_hits: i64,
     /// Mint legacy MD5 tokens even where signed ones are possible (only when told to).
     pub force_legacy: bool,
+    /// Causal reads on a Galera node.
+    pub causal_reads: CausalReads,
+    /// The URL path of the Tiki installation (`/tiki/`, Tiki's `$tikiroot`): with it, minting
+    /// resolves a SEF URL (`/tiki/HomePage`) as Tiki's route.php will and binds the token to
+    /// what the target script checks (`/tiki/tiki-index.php`, `{"page":"HomePage"}`); without
+    /// it, a URL's path is bound as it is.
+    pub site_root: Option<String>,
+    /// How the web server hands route.php the path: raw (`REQUEST_URI`: nginx, `php -S`, Apache
+    /// with Tiki's `.htaccess`) or decoded (`SCRIPT_URL`: Apache with `RewriteEngine on` at
+    /// server level).
+    pub path_form: PathForm,
 }
 
 impl StoreConfig {
@@ -66,6 +105,9 @@ impl StoreConfig {
             max_timeout: DEFAULT_MAX_TIMEOUT,
             max_hits: DEFAULT_MAX_HITS,
             force_legacy: false,
+            causal_reads: CausalReads::Auto,
+            site_root: None,
+            path_form: PathForm::Raw,
         }
     }
 }
@@ -85,6 +127,9 @@ impl fmt::Debug for StoreConfig {
             .field("max_timeout", &self.max_timeout)
             .field("max_hits", &self.max_hits)
             .field("force_legacy", &self.force_legacy)
+            .field("causal_reads", &self.causal_reads)
+            .field("site_root", &self.site_root)
+            .field("path_form", &self.path_form)
             .finish()
     }
 }

@@ -17,6 +17,7 @@ use crate::canon::{
     Key, Params, PhpArray, TOKEN_PARAM, Value, http_query, json, match_params, url,
 };
 use crate::error::{Error, Result};
+use crate::request;
 use crate::token::{self, Scheme, Secret};
 
 /// Tiki's default prefix of temporary user names, used when none is given.
@@ -25,7 +26,9 @@ const DEFAULT_USER_PREFIX: &str = "_token";
 impl Store {
     /// Creates a token bound to `entry` and `params` for `groups` (SPEC section 2, "Minting"):
     /// signed when the table's token column is 64 wide and a secret exists (and not
-    /// `force_legacy`), legacy MD5 otherwise.
+    /// `force_legacy`), legacy MD5 otherwise. With a site root configured, an entry that is a
+    /// SEF path below it (`/tiki/HomePage`, written as in a URL) is bound to what Tiki's router
+    /// serves there (SPEC section 6).
     ///
     /// # Errors
     /// Input too wide for its column or not storable ([`Error::InvalidInput`], nothing written),
@@ -39,35 +42,53 @@ impl Store {
         options: &CreateOptions,
     ) -> Result<Created> {
         self.guarded(|| {
-            let row = Row::new(&self.config, entry, params, groups, options)?;
-            // The table as it is now, not as this process first saw it: a migration (or a table
-            // dropped and created again) by another process must change what is minted.
             let mut conn = self.conn.checkout();
-            let schema = self.detect_schema(&mut conn)?;
-            row.check(&schema)?;
-            let (id, secret) = self.insert(&mut conn, &schema, &row)?;
-            let scheme = if secret.is_some() {
-                Scheme::Signed
-            } else {
-                Scheme::Legacy
-            };
-            match self.finish(&mut conn, &schema, id, scheme, secret.as_ref()) {
-                Ok(token) => Ok(Created {
-                    token_id: id,
-                    token,
-                    scheme,
-                }),
-                Err(e) => {
-                    // Remove the half-written row (on a fresh connection if this one broke).
-                    let _ = conn.write(Retry::IfBroken, sql::DELETE_BY_ID, (id,));
-                    Err(e)
-                }
+            // An entry given as a SEF path below the site root is bound to what Tiki's router
+            // serves there (src/store/sef.rs); anything else as given.
+            match self.route_binding(&mut conn, entry, params, true)? {
+                Some(b) => self.mint(&mut conn, &b.entry, &b.params, groups, options),
+                None => self.mint(&mut conn, entry, params, groups, options),
             }
         })
     }
 
+    /// The steps of minting on `conn`, for exactly this (entry, params).
+    fn mint(
+        &self,
+        conn: &mut Conn<'_>,
+        entry: &[u8],
+        params: &Params,
+        groups: &[String],
+        options: &CreateOptions,
+    ) -> Result<Created> {
+        let row = Row::new(&self.config, entry, params, groups, options)?;
+        // The table as it is now, not as this process first saw it: a migration (or a table
+        // dropped and created again) by another process must change what is minted.
+        let schema = self.detect_schema(conn)?;
+        row.check(&schema)?;
+        let (id, secret) = self.insert(conn, &schema, &row)?;
+        let scheme = if secret.is_some() {
+            Scheme::Signed
+        } else {
+            Scheme::Legacy
+        };
+        match self.finish(conn, &schema, id, scheme, secret.as_ref()) {
+            Ok(token) => Ok(Created {
+                token_id: id,
+                token,
+                scheme,
+            }),
+            Err(e) => {
+                // Remove the half-written row (on a fresh connection if this one broke).
+                let _ = conn.write(Retry::IfBroken, sql::DELETE_BY_ID, (id,));
+                Err(e)
+            }
+        }
+    }
+
     /// Creates a token for a full URL and returns the URL with `TOKEN=…` appended as the last
-    /// query parameter (SPEC section 4): `origin + path + '?' + http_build_query(params) + '&' +
+    /// query parameter (SPEC section 4; a SEF URL stays as it was given, its token bound to what
+    /// Tiki's router serves there): `origin + path + '?' + http_build_query(params) + '&' +
     /// 'TOKEN=' + token + '#' + fragment`. Requesting that URL matches the token.
     ///
     /// # Errors
@@ -79,7 +100,15 @@ impl Store {
         options: &CreateOptions,
     ) -> Result<(String, Created)> {
         let split = url::split_url(url_text)?;
-        let created = self.create(&split.entry, &split.params, groups, options)?;
+        let created = self.guarded(|| {
+            let mut conn = self.conn.checkout();
+            // A SEF URL is bound to what Tiki's router serves there (src/store/sef.rs); with a
+            // site root, a URL outside it is refused.
+            match self.route_binding(&mut conn, split.raw_path.as_bytes(), &split.params, false)? {
+                Some(b) => self.mint(&mut conn, &b.entry, &b.params, groups, options),
+                None => self.mint(&mut conn, &split.entry, &split.params, groups, options),
+            }
+        })?;
         let query = http_query::build_query(&split.params);
         let mut out = String::with_capacity(
             split.origin.len() + split.raw_path.len() + query.len() + created.token.len() + 16,
@@ -102,7 +131,7 @@ impl Store {
 
     /// Inserts the row with token NULL, never twice; returns its id and the secret to sign it
     /// with (`None`: a legacy token).
-    fn insert(
+    pub(super) fn insert(
         &self,
         conn: &mut Conn<'_>,
         schema: &Schema,
@@ -116,11 +145,11 @@ impl Store {
             None
         };
         let user = row.user.filter(|_| schema.has("user"));
-        let data = row.data.filter(|_| schema.has("data"));
+        let data = row.data.as_deref().filter(|_| schema.has("data"));
         let mut values: Vec<mysql::Value> = vec![
             row.timeout.into(),
             row.hits.into(),
-            row.hits.into(),
+            row.max_hits.into(),
             row.entry.to_vec().into(),
             row.email.into(),
             row.parameters.as_str().into(),
@@ -154,7 +183,7 @@ impl Store {
 
     /// Reads the new row back, computes its token from the row as stored and rendered by the
     /// server, and writes it.
-    fn finish(
+    pub(super) fn finish(
         &self,
         conn: &mut Conn<'_>,
         schema: &Schema,
@@ -184,17 +213,20 @@ impl Store {
 }
 
 /// The values of a new row, capped and encoded, before anything is written.
-struct Row<'a> {
+pub(super) struct Row<'a> {
     entry: &'a [u8],
     timeout: i64,
     hits: i64,
+    max_hits: i64,
     parameters: String,
     groups: String,
     email: &'a str,
     create_user: bool,
     user_prefix: &'a str,
     user: Option<&'a str>,
-    data: Option<&'a str>,
+    /// The caller's data, with `allowPost` merged in when asked for.
+    data: Option<String>,
+    allow_post: bool,
 }
 
 impl<'a> Row<'a> {
@@ -208,39 +240,57 @@ impl<'a> Row<'a> {
     ) -> Result<Self> {
         let timeout = cap(options.timeout, config.max_timeout, "timeout")?;
         let hits = cap(options.hits, config.max_hits, "hits")?;
-        carriable(params)?;
-        let parameters = json::encode_params(params)?;
-        let group_list: PhpArray = groups
-            .iter()
-            .map(|g| Value::Str(g.as_bytes().to_vec()))
-            .enumerate()
-            .map(|(i, v)| (Key::Int(i64::try_from(i).unwrap_or(i64::MAX)), v))
-            .collect();
-        let groups = json::encode_value(&Value::Array(group_list))?;
-        if let Some(data) = &options.data {
-            json::decode(data.as_bytes())
-                .map_err(|e| Error::InvalidInput(format!("data must be JSON text: {e}")))?;
+        let parameters = encode_params(params)?;
+        let groups = encode_groups(groups)?;
+        // The caller's data with the POST flag merged in (a caller's own `allowPost` refused).
+        let data = request::data_to_store(options.data.as_deref(), options.allow_post)?;
+        let mut row = Self::of(entry, timeout, hits, hits, parameters, groups, options)?;
+        row.data = data;
+        if row.user_prefix.is_empty() {
+            row.user_prefix = DEFAULT_USER_PREFIX;
         }
+        Ok(row)
+    }
+
+    /// A row of values already decided (capped, encoded): timeout and hits as stored, the
+    /// JSON texts of the parameters and groups, the rest from `options` as given (`data` must
+    /// be JSON text, and is stored as given: a re-issue carries a row's data, POST flag
+    /// included, over as it was).
+    pub(super) fn of(
+        entry: &'a [u8],
+        timeout: i64,
+        hits: i64,
+        max_hits: i64,
+        parameters: String,
+        groups: String,
+        options: &'a CreateOptions,
+    ) -> Result<Self> {
+        let data = match &options.data {
+            Some(text) => {
+                json::decode(text.as_bytes())
+                    .map_err(|e| Error::InvalidInput(format!("data must be JSON text: {e}")))?;
+                Some(text.clone())
+            }
+            None => None,
+        };
         Ok(Self {
             entry,
             timeout,
             hits,
+            max_hits,
             parameters,
             groups,
             email: &options.email,
             create_user: options.create_user,
-            user_prefix: if options.user_prefix.is_empty() {
-                DEFAULT_USER_PREFIX
-            } else {
-                &options.user_prefix
-            },
+            user_prefix: &options.user_prefix,
             user: options.user.as_deref(),
-            data: options.data.as_deref(),
+            data,
+            allow_post: options.allow_post,
         })
     }
 
     /// Every value against the real column it goes into: nothing is ever stored truncated.
-    fn check(&self, schema: &Schema) -> Result<()> {
+    pub(super) fn check(&self, schema: &Schema) -> Result<()> {
         schema.check("entry", "the entry", self.entry)?;
         schema.check(
             "parameters",
@@ -253,16 +303,41 @@ impl<'a> Row<'a> {
         if let Some(u) = self.user {
             schema.check("user", "the user", u.as_bytes())?;
         }
-        if let Some(d) = self.data {
+        if let Some(d) = &self.data {
             schema.check("data", "the data", d.as_bytes())?;
+        }
+        // The POST flag lives in `data`; the upload script needs none (POST is allowed there).
+        if self.allow_post && !schema.has("data") && !request::is_upload_entry(self.entry) {
+            return Err(Error::InvalidInput(
+                "allowPost needs the data column of Tiki trunk's table, which this table lacks \
+                 (Tiki 24's layout): apply the migration (TikiTokens\\Store::migrate()) first"
+                    .into(),
+            ));
         }
         Ok(())
     }
 }
 
+/// The params of a new token as their JSON text, once they are known to be carriable.
+pub(super) fn encode_params(params: &Params) -> Result<String> {
+    carriable(params)?;
+    Ok(json::encode_params(params)?)
+}
+
+/// The groups of a new token as their JSON text (a list of strings).
+pub(super) fn encode_groups(groups: &[String]) -> Result<String> {
+    let group_list: PhpArray = groups
+        .iter()
+        .map(|g| Value::Str(g.as_bytes().to_vec()))
+        .enumerate()
+        .map(|(i, v)| (Key::Int(i64::try_from(i).unwrap_or(i64::MAX)), v))
+        .collect();
+    Ok(json::encode_value(&Value::Array(group_list))?)
+}
+
 /// Tiki's caps: `None` or 0 → the maximum; -1 → unlimited; else at most the maximum (a
 /// maximum of -1 means no cap). The result fits the INT column.
-fn cap(requested: Option<i64>, max: i64, what: &str) -> Result<i64> {
+pub(super) fn cap(requested: Option<i64>, max: i64, what: &str) -> Result<i64> {
     if max != -1 && max <= 0 {
         return Err(Error::Config(format!(
             "the maximum {what} must be positive or -1 (no cap), not {max}"

@@ -1,7 +1,7 @@
 //! Configuration → connection options: the DSN, the timeouts, the session set-up and the pool
 //! options.
 
-use super::config::StoreConfig;
+use super::config::{CausalReads, StoreConfig};
 use crate::error::{Error, Result};
 use mysql::{Opts, OptsBuilder, PoolConstraints};
 use std::collections::HashSet;
@@ -20,12 +20,24 @@ const DEFAULT_POOL_MAX: usize = 8;
 ///   makes the server give up too, instead of keeping a thread waiting for a client that already
 ///   gave up.
 ///
+/// * causal reads on a MariaDB Galera node ([`CausalReads`]): `wsrep_sync_wait = 1`, so a read
+///   waits until the node has applied every write the cluster committed before it — a token
+///   revoked, expired or used up on another node is never granted by a lagging one. Written as a
+///   MariaDB executable comment inside the one `SET`, which MySQL reads as a comment.
+///
 /// The session `time_zone` is never touched: `creation` is part of every token's payload and
 /// must render as Tiki's own PHP sees it (the server default).
-fn session_init(io_timeout: Option<Duration>) -> String {
+fn session_init(io_timeout: Option<Duration>, causal: CausalReads) -> String {
     let mut sql = String::from(
         "SET SESSION sql_mode = TRIM(BOTH ',' FROM CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES'))",
     );
+    match causal {
+        CausalReads::Auto => {
+            sql.push_str(" /*M!, SESSION wsrep_sync_wait = IF(@@GLOBAL.wsrep_on, 1, 0) */");
+        }
+        CausalReads::On => sql.push_str(" /*M!, SESSION wsrep_sync_wait = 1 */"),
+        CausalReads::Off => {}
+    }
     if let Some(t) = io_timeout {
         // Whole seconds, at least 1 (MySQL's minimum), rounded up.
         let secs = t.as_secs() + u64::from(t.subsec_nanos() > 0);
@@ -42,11 +54,22 @@ fn session_init(io_timeout: Option<Duration>) -> String {
 /// a lazy pool without per-use reset and health check — the pool module recovers dead
 /// connections itself), the read/write timeouts and the session set-up.
 ///
+/// A DSN may name several servers (`mysql://u:p@h1:3306,h2:3306/db`, a Galera cluster): one
+/// set of options per server, in order, each with the same user, database and options.
+///
 /// # Errors
 /// [`Error::Config`] when the DSN does not parse (the message never holds the DSN: it may hold
 /// a password).
-pub(crate) fn connect_opts(config: &StoreConfig) -> Result<Opts> {
-    let dsn = normalise_scheme(&config.dsn);
+pub(crate) fn connect_opts(config: &StoreConfig) -> Result<Vec<Opts>> {
+    super::hostlist::split(&config.dsn)
+        .iter()
+        .map(|dsn| server_opts(config, dsn))
+        .collect()
+}
+
+/// [`connect_opts`] of one server.
+fn server_opts(config: &StoreConfig, dsn: &str) -> Result<Opts> {
+    let dsn = normalise_scheme(dsn);
     let url = url::Url::parse(&dsn).map_err(|e| {
         Error::Config(format!(
             "the DSN is not a URL ({e}); expected mysql://user:pass@host:port/db"
@@ -80,7 +103,7 @@ pub(crate) fn connect_opts(config: &StoreConfig) -> Result<Opts> {
         .pool_opts(pool_opts)
         .read_timeout(io)
         .write_timeout(io)
-        .init(vec![session_init(io)]);
+        .init(vec![session_init(io, config.causal_reads)]);
     if !explicit.contains("tcp_connect_timeout_ms") {
         builder = builder.tcp_connect_timeout(non_zero(config.connect_timeout));
     }
@@ -117,9 +140,36 @@ mod tests {
         StoreConfig::new(dsn)
     }
 
+    fn one(mut opts: Vec<Opts>) -> Opts {
+        assert_eq!(opts.len(), 1);
+        opts.remove(0)
+    }
+
+    #[test]
+    fn a_dsn_may_name_several_servers() {
+        let opts =
+            connect_opts(&config("mysql://u:p@h1:3311,h2:3312,h3/tiki?io_timeout=1")).unwrap_err();
+        assert!(matches!(opts, Error::Config(_)), "unknown option: {opts:?}");
+        let opts = connect_opts(&config("mysql://u:p@h1:3311,h2:3312,h3/tiki")).unwrap();
+        let servers: Vec<(String, u16)> = opts
+            .iter()
+            .map(|o| (o.get_ip_or_hostname().to_string(), o.get_tcp_port()))
+            .collect();
+        assert_eq!(
+            servers,
+            [
+                ("h1".into(), 3311),
+                ("h2".into(), 3312),
+                ("h3".into(), 3306)
+            ]
+        );
+        assert!(opts.iter().all(|o| o.get_db_name() == Some("tiki")));
+        assert!(opts.iter().all(|o| o.get_user() == Some("u")));
+    }
+
     #[test]
     fn our_defaults_apply_unless_the_dsn_says_otherwise() {
-        let o = connect_opts(&config("mysql://u:p@127.0.0.1:3307/tiki")).unwrap();
+        let o = one(connect_opts(&config("mysql://u:p@127.0.0.1:3307/tiki")).unwrap());
         assert!(!o.get_pool_opts().reset_connection());
         assert!(!o.get_pool_opts().check_health());
         assert_eq!(o.get_pool_opts().constraints().min(), 0);
@@ -129,10 +179,12 @@ mod tests {
         assert!(o.get_init()[0].contains("STRICT_ALL_TABLES"));
         assert!(!o.get_init()[0].contains("time_zone"));
 
-        let o = connect_opts(&config(
-            "mysql://u:p@localhost/tiki?socket=/run/mysqld/mysqld.sock&reset_connection=true&pool_min=1&pool_max=2",
-        ))
-        .unwrap();
+        let o = one(
+            connect_opts(&config(
+                "mysql://u:p@localhost/tiki?socket=/run/mysqld/mysqld.sock&reset_connection=true&pool_min=1&pool_max=2",
+            ))
+            .unwrap(),
+        );
         assert_eq!(o.get_socket(), Some("/run/mysqld/mysqld.sock"));
         assert!(o.get_pool_opts().reset_connection());
         assert_eq!(o.get_pool_opts().constraints().max(), 2);
@@ -155,13 +207,29 @@ mod tests {
     }
 
     #[test]
-    fn lock_wait_is_rounded_up() {
-        assert!(session_init(Some(Duration::from_millis(1500))).ends_with("lock_wait_timeout = 2"));
-        assert!(session_init(Some(Duration::from_millis(200))).ends_with("lock_wait_timeout = 1"));
+    fn causal_reads_only_where_asked_and_only_for_mariadb() {
+        let auto = session_init(None, CausalReads::Auto);
+        assert!(auto.contains("/*M!, SESSION wsrep_sync_wait = IF(@@GLOBAL.wsrep_on, 1, 0) */"));
         assert!(
-            session_init(Some(Duration::from_millis(1500)))
+            session_init(None, CausalReads::On).contains("/*M!, SESSION wsrep_sync_wait = 1 */")
+        );
+        assert!(!session_init(None, CausalReads::Off).contains("wsrep"));
+    }
+
+    #[test]
+    fn lock_wait_is_rounded_up() {
+        assert!(
+            session_init(Some(Duration::from_millis(1500)), CausalReads::Off)
+                .ends_with("lock_wait_timeout = 2")
+        );
+        assert!(
+            session_init(Some(Duration::from_millis(200)), CausalReads::Off)
+                .ends_with("lock_wait_timeout = 1")
+        );
+        assert!(
+            session_init(Some(Duration::from_millis(1500)), CausalReads::Off)
                 .contains(", SESSION lock_wait_timeout = 2,")
         );
-        assert!(!session_init(None).contains("lock_wait_timeout"));
+        assert!(!session_init(None, CausalReads::Off).contains("lock_wait_timeout"));
     }
 }

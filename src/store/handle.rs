@@ -6,6 +6,7 @@ use super::config::StoreConfig;
 use super::pool::{self, Conn, DbError};
 use super::schema::{self, Schema};
 use super::{dsn, redact};
+use crate::canon::route::SiteRoot;
 use crate::error::{Error, Result};
 use crate::token::Secret;
 use std::fmt;
@@ -19,6 +20,8 @@ pub struct Store {
     schema: Mutex<Option<Arc<Schema>>>,
     /// Unix time of the last purge started by [`Store::purge_if_due`], `i64::MIN` = never.
     pub(super) last_purge: AtomicI64,
+    /// [`StoreConfig::site_root`], checked.
+    pub(super) site_root: Option<SiteRoot>,
     /// Set when this store rotated the secret while it came from the caller's preference cache:
     /// that value is stale from then on, and the store reads the table instead.
     pub(super) preference_stale: AtomicBool,
@@ -39,9 +42,19 @@ impl Store {
     /// here, only at first use, and a failed connection is tried again at the next use.
     ///
     /// # Errors
-    /// [`crate::Error::Config`] when the DSN does not parse or names no database.
+    /// [`crate::Error::Config`] when the DSN does not parse or names no database, or the site root
+    /// is not a path `/…/`.
     pub fn new(config: StoreConfig) -> Result<Self> {
         let opts = dsn::connect_opts(&config)?;
+        let site_root = config
+            .site_root
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                SiteRoot::new(r.as_bytes())
+                    .map_err(|e| Error::Config(format!("the site root {r:?}: {e}")))
+            })
+            .transpose()?;
         let conn = pool::Connector::new(
             opts,
             dsn::pool_wait(&config),
@@ -53,6 +66,7 @@ impl Store {
             conn,
             schema: Mutex::new(None),
             last_purge: AtomicI64::new(i64::MIN),
+            site_root,
             preference_stale: AtomicBool::new(false),
         })
     }

@@ -46,18 +46,19 @@ impl Store {
         })
     }
 
-    /// Which scheme new tokens get and why (for phpinfo and the migration warning).
+    /// Which scheme new tokens get and why (for phpinfo and the migration warning), from the
+    /// table as it is now (detected afresh: another process may have migrated it, or dropped
+    /// and created it again).
     ///
     /// # Errors
     /// Database or schema failure.
     pub fn scheme_info(&self) -> Result<SchemeInfo> {
         self.guarded(|| {
-            let schema = self.schema()?;
-            let has_secret = match &self.config.secret {
+            let mut conn = self.conn.checkout();
+            let schema = self.detect_schema(&mut conn)?;
+            let has_secret = match self.given_secret() {
                 Some(_) => true,
-                None if schema.has_preferences => {
-                    self.stored_secret(&mut self.conn.checkout())?.is_some()
-                }
+                None if schema.has_preferences => self.stored_secret(&mut conn)?.is_some(),
                 None => false,
             };
             let minting = if schema.can_sign() && has_secret && !self.config.force_legacy {
@@ -65,11 +66,13 @@ impl Store {
             } else {
                 Scheme::Legacy
             };
+            let cluster = self.cluster_node(&mut conn)?;
             Ok(SchemeInfo {
                 minting,
                 needs_migration: !migration_plan(&schema).is_empty() || !has_secret,
                 token_width: schema.token_width(),
                 has_secret,
+                cluster,
             })
         })
     }

@@ -10,8 +10,9 @@
 //! [`Retry`] says that is safe. A statement that timed out is never retried: the caller was
 //! promised an answer within the timeout, and the server is alive but stuck.
 
+use super::hosts::Hosts;
 use mysql::prelude::{FromRow, Queryable};
-use mysql::{Opts, Params, Pool, PooledConn};
+use mysql::{Opts, Params, PooledConn};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -57,21 +58,14 @@ pub(crate) struct Written {
     pub last_insert_id: u64,
 }
 
-/// The pool of one store and what is known about the connection.
+/// The pools of one store (one per server) and what is known about the connection.
 pub(crate) struct Connector {
-    opts: Opts,
+    hosts: Hosts,
     wait: Duration,
     /// Read and write timeout of one statement.
     io: Duration,
     password: Option<String>,
-    slot: Mutex<Option<Slot>>,
     state: Mutex<State>,
-}
-
-/// A pool and the process that made it.
-struct Slot {
-    pid: u32,
-    pool: Pool,
 }
 
 /// What phpinfo shows: the server's version once known, and the last connection failure
@@ -83,10 +77,16 @@ struct State {
     error: Option<String>,
 }
 
-/// MySQL/MariaDB server error codes that mean "this connection is gone" although they arrive
-/// as an error packet: ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED (MariaDB), the client codes
-/// CR_SERVER_GONE_ERROR / CR_SERVER_LOST, MySQL 8's ER_CLIENT_INTERACTION_TIMEOUT.
-const GONE_CODES: [u16; 5] = [1053, 1927, 2006, 2013, 4031];
+/// MySQL/MariaDB server error codes that mean "this connection is gone, or its server cannot
+/// serve now" although they arrive as an error packet: ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED
+/// (MariaDB), the client codes CR_SERVER_GONE_ERROR / CR_SERVER_LOST, MySQL 8's
+/// ER_CLIENT_INTERACTION_TIMEOUT, and Galera's `1047 WSREP has not yet prepared node for
+/// application use` (a node that left the cluster's primary component).
+const GONE_CODES: [u16; 6] = [1047, 1053, 1927, 2006, 2013, 4031];
+
+/// ER_LOCK_WAIT_TIMEOUT: on a read, with causal reads, the node could not catch up with the
+/// cluster in time (a node cut off or lagging): its server is in trouble, not the statement.
+const LOCK_WAIT_TIMEOUT: u16 = 1205;
 
 /// How an error bears on the connection it happened on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +99,9 @@ pub(crate) enum Fault {
     Timeout,
 }
 
-/// Classifies a mysql error.
-pub(crate) fn fault(e: &mysql::Error) -> Fault {
+/// Classifies a mysql error of a statement run with `retry` (a read may retry, and a lock wait
+/// timeout on a read is a causal read its node could not serve).
+pub(crate) fn fault(e: &mysql::Error, retry: Retry) -> Fault {
     match e {
         mysql::Error::IoError(io) => io_fault(io),
         mysql::Error::CodecError(c) => {
@@ -112,6 +113,9 @@ pub(crate) fn fault(e: &mysql::Error) -> Fault {
         }
         mysql::Error::DriverError(_) => Fault::Broken,
         mysql::Error::MySqlError(m) if GONE_CODES.contains(&m.code) => Fault::Broken,
+        mysql::Error::MySqlError(m) if m.code == LOCK_WAIT_TIMEOUT && retry == Retry::IfBroken => {
+            Fault::Broken
+        }
         _ => Fault::Statement,
     }
 }
@@ -124,15 +128,19 @@ fn io_fault(io: &std::io::Error) -> Fault {
 }
 
 impl Connector {
-    /// A connector; opens nothing. `wait`: for a free pooled connection; `io`: the read and
-    /// write timeout of each statement.
-    pub(crate) fn new(opts: Opts, wait: Duration, io: Duration, password: Option<String>) -> Self {
+    /// A connector for these servers (one per server the DSN names); opens nothing. `wait`: for
+    /// a free pooled connection; `io`: the read and write timeout of each statement.
+    pub(crate) fn new(
+        opts: Vec<Opts>,
+        wait: Duration,
+        io: Duration,
+        password: Option<String>,
+    ) -> Self {
         Self {
-            opts,
+            hosts: Hosts::new(opts),
             wait,
             io,
             password,
-            slot: Mutex::new(None),
             state: Mutex::new(State::default()),
         }
     }
@@ -158,43 +166,35 @@ impl Connector {
         }
     }
 
-    /// The pool, made now if there is none yet or if this is a forked child of the process that
-    /// made it. A child never touches its parent's connections: the inherited pool is leaked
-    /// (dropping it would send COM_QUIT on sockets the parent still uses).
-    fn pool(&self) -> Result<Pool, mysql::Error> {
-        let pid = std::process::id();
-        let mut slot = lock(&self.slot);
-        if let Some(s) = slot.as_ref() {
-            if s.pid == pid {
-                return Ok(s.pool.clone());
+    /// A connection from the pool of the server in use (waiting at most the connect timeout,
+    /// or the time left, for a free one); when that server cannot give one, the next one in
+    /// [`Hosts::order`] is tried, while time is left. Returns the server's index with it.
+    fn connect(&self, deadline: Option<Instant>) -> Result<(usize, PooledConn), DbError> {
+        let mut last = None;
+        for i in self.hosts.order() {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                break;
             }
-            if let Some(inherited) = slot.take() {
-                std::mem::forget(inherited.pool);
+            let wait = left.map_or(self.wait, |l| l.min(self.wait));
+            match self.hosts.pool(i).and_then(|p| p.try_get_conn(wait)) {
+                Ok(conn) => {
+                    self.hosts.worked(i);
+                    return Ok((i, conn));
+                }
+                Err(e) => {
+                    self.hosts.failed(i);
+                    last = Some(self.failed(e, Retry::IfBroken));
+                }
             }
         }
-        // With min 0 connections this opens nothing; with a `pool_min` in the DSN it connects,
-        // and a failure is not kept: the next call tries again.
-        let pool = Pool::new(self.opts.clone())?;
-        *slot = Some(Slot {
-            pid,
-            pool: pool.clone(),
-        });
-        Ok(pool)
+        Err(last.unwrap_or_else(|| self.failed(out_of_time(), Retry::IfBroken)))
     }
 
-    /// A connection from the pool (waiting at most the connect timeout, or the time left, for a
-    /// free one).
-    fn connect(&self, left: Option<Duration>) -> Result<PooledConn, DbError> {
-        let wait = left.map_or(self.wait, |l| l.min(self.wait));
-        self.pool()
-            .and_then(|p| p.try_get_conn(wait))
-            .map_err(|e| self.failed(e))
-    }
-
-    /// Forgets the pool (after a panic inside the mysql crate): the next use makes a new one.
-    /// Connections of the old pool that are in use elsewhere finish their work and close.
+    /// Forgets every pool (after a panic inside the mysql crate): the next use makes new ones.
+    /// Connections of the old pools that are in use elsewhere finish their work and close.
     pub(crate) fn reset(&self) {
-        *lock(&self.slot) = None;
+        self.hosts.reset();
         lock(&self.state).error = Some("internal error: the connection pool was reset".into());
     }
 
@@ -213,9 +213,9 @@ impl Connector {
     }
 
     /// Records a failure (a statement error does not say the connection is bad) and wraps it.
-    fn failed(&self, error: mysql::Error) -> DbError {
+    fn failed(&self, error: mysql::Error, retry: Retry) -> DbError {
         let text = self.describe(&error);
-        if fault(&error) != Fault::Statement {
+        if fault(&error, retry) != Fault::Statement {
             lock(&self.state).error = Some(text.clone());
         }
         DbError { error, text }
@@ -225,12 +225,22 @@ impl Connector {
     /// "error: …". Never a password.
     pub(crate) fn state(&self) -> String {
         let s = lock(&self.state);
-        match (&s.error, &s.version, s.ever_connected) {
+        let text = match (&s.error, &s.version, s.ever_connected) {
             (Some(m), _, _) => format!("error: {m}"),
             (None, Some(v), _) => format!("connected (server version {v})"),
             (None, None, true) => "connected".into(),
             (None, None, false) => "not connected".into(),
+        };
+        if self.hosts.len() < 2 {
+            return text;
         }
+        let i = self.hosts.order()[0];
+        format!(
+            "{text}; using server {} of {}: {}",
+            i + 1,
+            self.hosts.len(),
+            self.hosts.name(i)
+        )
     }
 
     /// The text of a mysql error with the DSN's password scrubbed out (it is not known to
@@ -246,7 +256,8 @@ impl Connector {
 /// panic is unwinding, in which case nothing it held is trusted again.
 pub(crate) struct Conn<'c> {
     connector: &'c Connector,
-    inner: Option<PooledConn>,
+    /// The connection and the index of its server.
+    inner: Option<(usize, PooledConn)>,
     deadline: Option<Instant>,
 }
 
@@ -265,20 +276,24 @@ impl Conn<'_> {
         let deadline = self.deadline;
         let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left().is_some_and(|l| l.is_zero()) {
-            return Err(connector.failed(out_of_time()));
+            return Err(connector.failed(out_of_time(), retry));
         }
         let result = with_retry(
             retry,
             &mut self.inner,
-            || connector.connect(left()),
-            |c| {
+            || connector.connect(deadline),
+            |(_, c)| {
                 let timeout = left()
                     .map_or(io, |l| l.min(io))
                     .max(Duration::from_millis(1));
                 set_socket_timeouts(c, timeout);
                 op(c)
             },
-            discard,
+            // A connection that broke or timed out: its server is passed over for a while.
+            |(i, c)| {
+                connector.hosts.failed(i);
+                discard(c);
+            },
         );
         match result {
             Ok(v) => {
@@ -286,7 +301,7 @@ impl Conn<'_> {
                 Ok(v)
             }
             Err(Failure::Connect(e)) => Err(e),
-            Err(Failure::Statement(e)) => Err(connector.failed(e)),
+            Err(Failure::Statement(e)) => Err(connector.failed(e, retry)),
         }
     }
 
@@ -376,7 +391,7 @@ fn with_retry<C, T, E>(
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        let kind = fault(&error);
+        let kind = fault(&error, retry);
         if kind != Fault::Statement
             && let Some(c) = slot.take()
         {
@@ -394,7 +409,7 @@ impl Drop for Conn<'_> {
         // Dropping a `PooledConn` returns it to its pool, unless the mysql crate panicked
         // mid-statement (it does on some malformed server answers): then the connection may
         // be out of step, and is thrown away.
-        if let Some(c) = self.inner.take()
+        if let Some((_, c)) = self.inner.take()
             && std::thread::panicking()
         {
             discard(c);
@@ -475,11 +490,45 @@ mod tests {
 
     #[test]
     fn faults_are_classified() {
-        assert_eq!(fault(&io(std::io::ErrorKind::TimedOut)), Fault::Timeout);
-        assert_eq!(fault(&io(std::io::ErrorKind::WouldBlock)), Fault::Timeout);
+        let read = Retry::IfBroken;
         assert_eq!(
-            fault(&io(std::io::ErrorKind::ConnectionReset)),
+            fault(&io(std::io::ErrorKind::TimedOut), read),
+            Fault::Timeout
+        );
+        assert_eq!(
+            fault(&io(std::io::ErrorKind::WouldBlock), read),
+            Fault::Timeout
+        );
+        assert_eq!(
+            fault(&io(std::io::ErrorKind::ConnectionReset), read),
             Fault::Broken
+        );
+        let server = |code| {
+            mysql::Error::MySqlError(mysql::MySqlError {
+                state: "HY000".into(),
+                message: String::new(),
+                code,
+            })
+        };
+        assert_eq!(
+            fault(&server(1047), Retry::Never),
+            Fault::Broken,
+            "WSREP not prepared"
+        );
+        assert_eq!(
+            fault(&server(1205), read),
+            Fault::Broken,
+            "a causal read timed out"
+        );
+        assert_eq!(
+            fault(&server(1205), Retry::Never),
+            Fault::Statement,
+            "a lock wait"
+        );
+        assert_eq!(
+            fault(&server(1213), Retry::Never),
+            Fault::Statement,
+            "a conflict"
         );
     }
 

@@ -3,9 +3,35 @@
 
 /// The DSN with its password (and the value of any option whose name mentions a password or a
 /// secret) replaced by `***`, for `Debug`, logs and phpinfo: the one redactor of the crate. A
-/// DSN that does not parse is not shown at all (where its password would be cannot be told).
+/// DSN that does not parse is not shown at all (where its password would be cannot be told). A
+/// DSN naming several servers is redacted as its first server's, shown with every server.
 #[must_use]
 pub fn dsn(text: &str) -> String {
+    let Some(hosts) = super::hostlist::hosts(text) else {
+        return one_server(text);
+    };
+    let first = super::hostlist::split(text).swap_remove(0);
+    let shown = one_server(&first);
+    let first_host = hosts.split(',').next().unwrap_or_default().trim();
+    match shown.find(&format!("@{first_host}")) {
+        Some(at) => format!(
+            "{}@{hosts}{}",
+            &shown[..at],
+            &shown[at + 1 + first_host.len()..]
+        ),
+        None => match shown.find("://") {
+            Some(s) if !first.contains('@') && shown[s + 3..].starts_with(first_host) => format!(
+                "{}{hosts}{}",
+                &shown[..s + 3],
+                &shown[s + 3 + first_host.len()..]
+            ),
+            _ => "<a DSN that does not parse>".into(),
+        },
+    }
+}
+
+/// [`dsn`] of a DSN naming one server.
+fn one_server(text: &str) -> String {
     let Ok(mut url) = url::Url::parse(text) else {
         return "<a DSN that does not parse>".into();
     };
@@ -83,6 +109,11 @@ mod tests {
         assert!(!r.contains("p2"), "{r}");
         assert!(r.contains("tiki:***@db.example:3306/tiki"), "{r}");
         assert_eq!(dsn("not a url"), "<a DSN that does not parse>");
+        assert_eq!(
+            dsn("mysql://u:hunter22@h1:3311,h2:3312/tiki?x=1"),
+            "mysql://u:***@h1:3311,h2:3312/tiki?x=1"
+        );
+        assert_eq!(dsn("mysql://h1,h2/tiki"), "mysql://h1,h2/tiki");
         // Passwords with the URL's own delimiters in them: the DSN does not parse, and nothing
         // of it is shown.
         for text in ["mysql://u:pa/ss@h/db", "mysql://u:p@ss:w0rd?x@h/db"] {

@@ -50,7 +50,7 @@ impl Store {
     /// The stored secret (`None` when absent or empty).
     pub(crate) fn stored_secret(&self, conn: &mut Conn<'_>) -> Result<Option<Secret>> {
         let cell: Option<sql::Text> = conn
-            .first(Retry::IfBroken, sql::SECRET, (SECRET_PREF,))
+            .first(Retry::IfBroken, sql::PREFERENCE, (SECRET_PREF,))
             .map_err(|e| self.db_error(e))?;
         Ok(cell.and_then(sql::Text::secret))
     }

@@ -10,6 +10,18 @@ use crate::token::{self, PayloadFields, Secret};
 use mysql::prelude::FromRow;
 use mysql::{FromRowError, Row};
 
+/// `FromRow` for a typed row that keeps its cells and reads them through named accessors: the
+/// decoding never fails (an unreadable cell reads as `None` when asked for).
+macro_rules! cells_row {
+    ($name:ident) => {
+        impl FromRow for $name {
+            fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+                Ok(Self(Cells::new(row)))
+            }
+        }
+    };
+}
+
 /// Tiki's token table.
 pub(crate) const TABLE: &str = "tiki_auth_tokens";
 /// Tiki's preference table, where trunk keeps the signing secret.
@@ -80,11 +92,7 @@ fn select_rows(layout: Layout, secret: bool) -> String {
 /// A row of the table as [`Statements`] select it.
 pub(crate) struct StoredRow(Cells);
 
-impl FromRow for StoredRow {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        Ok(Self(Cells::new(row)))
-    }
-}
+cells_row!(StoredRow);
 
 impl StoredRow {
     pub(crate) fn id(&self) -> Option<i64> {
@@ -244,6 +252,108 @@ pub(crate) const DELETE_BY_ID: &str = "DELETE FROM `tiki_auth_tokens` WHERE `tok
 /// Deletes every row up to an id (revoke all: rows minted meanwhile stay).
 pub(crate) const DELETE_UP_TO: &str = "DELETE FROM `tiki_auth_tokens` WHERE `tokenId` <= ?";
 
+// ---- Editing a token (`edit.rs`): in place, or re-issued ------------------------------------
+
+/// One column an in-place edit sets, each with one `?` for its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Assignment {
+    /// `hits` = a value.
+    SetHits,
+    /// `hits` plus a value, in the UPDATE itself (never read-modify-write): unlimited (-1)
+    /// stays unlimited, a row frozen by a re-issue (< -1) stays frozen, a used-up one (0) is
+    /// revived, and the result stays between 0 and the INT maximum (the sum is computed as
+    /// BIGINT, so it cannot overflow).
+    AddHits,
+    /// `maxhits`.
+    MaxHits,
+    /// `email`.
+    Email,
+    /// `createUser` ('y'/'n').
+    CreateUser,
+    /// `userPrefix`.
+    UserPrefix,
+    /// `data` (trunk).
+    Data,
+}
+
+impl Assignment {
+    fn sql(self) -> &'static str {
+        match self {
+            Assignment::SetHits => "`hits` = ?",
+            Assignment::AddHits => {
+                "`hits` = IF(`hits` < 0, `hits`, LEAST(GREATEST(`hits` + ?, 0), 2147483647))"
+            }
+            Assignment::MaxHits => "`maxhits` = ?",
+            Assignment::Email => "`email` = ?",
+            Assignment::CreateUser => "`createUser` = ?",
+            Assignment::UserPrefix => "`userPrefix` = ?",
+            Assignment::Data => "`data` = ?",
+        }
+    }
+
+    /// True when running the assignment twice changes more than running it once.
+    pub(crate) fn repeats_differently(self) -> bool {
+        self == Assignment::AddHits
+    }
+}
+
+/// The one UPDATE of an in-place edit: the assignments' values in order, then the tokenId.
+pub(crate) fn edit_in_place(sets: &[Assignment]) -> String {
+    let sets: Vec<&str> = sets.iter().map(|a| a.sql()).collect();
+    format!(
+        "UPDATE `{TABLE}` SET {} WHERE `tokenId` = ?",
+        sets.join(", ")
+    )
+}
+
+/// What a re-issue needs to know of the old row that the row itself does not say: its hits
+/// left and when it expires (unix time, NULL when it never does), by the database clock.
+pub(crate) const STANDING: &str = "SELECT `hits`, \
+     IF(`timeout` = -1, NULL, UNIX_TIMESTAMP(`creation`) + `timeout`), UNIX_TIMESTAMP() \
+     FROM `tiki_auth_tokens` WHERE `tokenId` = ?";
+
+/// A row of [`STANDING`].
+pub(crate) struct Standing(Cells);
+
+cells_row!(Standing);
+
+impl Standing {
+    pub(crate) fn hits(&self) -> Option<i64> {
+        self.0.int(0)
+    }
+    /// `None` when the token never expires (or the cell cannot be read).
+    pub(crate) fn expires_at(&self) -> Option<i64> {
+        self.0.int(1)
+    }
+    pub(crate) fn now(&self) -> Option<i64> {
+        self.0.int(2)
+    }
+}
+
+/// Freezes the old row of a re-issue and hands its hits left back in the same statement: `hits`
+/// becomes `-(hits + 3)` (at most -2: no lookup grants it, no consumption changes it, an add
+/// leaves it), and `LAST_INSERT_ID(hits + 3)` puts the old count, plus 3, into the OK packet.
+/// Only a row that is not frozen already (`hits >= -1`) is frozen, so it changes exactly one row
+/// or none; never retried (a lost answer would lose the count).
+pub(crate) const FREEZE: &str = "UPDATE `tiki_auth_tokens` SET `hits` = -LAST_INSERT_ID(`hits` + 3) \
+     WHERE `tokenId` = ? AND `hits` >= -1";
+
+/// The offset [`FREEZE`] adds to the count it hands back.
+pub(crate) const FREEZE_OFFSET: i64 = 3;
+
+/// Undoes [`FREEZE`] when a re-issue fails after it.
+pub(crate) const UNFREEZE: &str = "UPDATE `tiki_auth_tokens` SET `hits` = -`hits` - 3 \
+     WHERE `tokenId` = ? AND `hits` <= -2";
+
+/// Sets the hits of a re-issued row that nobody has been given yet.
+pub(crate) const SET_HITS_OF_NEW: &str =
+    "UPDATE `tiki_auth_tokens` SET `hits` = ? WHERE `tokenId` = ?";
+
+/// Makes a new row (token still NULL) expire at a given unix time: its timeout counts from
+/// its own `creation`, which only the server knows exactly.
+pub(crate) const EXPIRE_NEW_AT: &str = "UPDATE `tiki_auth_tokens` \
+     SET `timeout` = ? - UNIX_TIMESTAMP(`creation`) WHERE `tokenId` = ? AND `token` IS NULL";
+
 /// What a deletion needs to know of a row: its id and temporary user.
 const USER_COLUMNS: &str = "SELECT `tokenId`, `createUser`, `userPrefix` FROM `tiki_auth_tokens`";
 
@@ -291,11 +401,7 @@ fn id_list(ids: &[i64]) -> String {
 /// A row's id and temporary user, as [`user_of_row`] and friends select them.
 pub(crate) struct UserOfRow(Cells);
 
-impl FromRow for UserOfRow {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        Ok(Self(Cells::new(row)))
-    }
-}
+cells_row!(UserOfRow);
 
 impl UserOfRow {
     pub(crate) fn id(&self) -> Option<i64> {
@@ -308,8 +414,8 @@ impl UserOfRow {
     }
 }
 
-/// The stored secret.
-pub(crate) const SECRET: &str = "SELECT `value` FROM `tiki_preferences` WHERE `name` = ?";
+/// A preference of Tiki's (the stored secret, `feature_sefurl_routes`).
+pub(crate) const PREFERENCE: &str = "SELECT `value` FROM `tiki_preferences` WHERE `name` = ?";
 /// Replaces the stored secret (rotation).
 pub(crate) const REPLACE_SECRET: &str =
     "REPLACE INTO `tiki_preferences` (`name`, `value`) VALUES (?, ?)";
@@ -327,9 +433,35 @@ impl FromRow for Text {
 }
 
 impl Text {
+    /// True when the cell holds exactly `value`.
+    pub(crate) fn is(&self, value: &[u8]) -> bool {
+        self.0.as_deref() == Some(value)
+    }
+
     /// A secret from the cell; `None` when NULL or empty.
     pub(crate) fn secret(self) -> Option<Secret> {
         self.0.filter(|s| !s.is_empty()).map(Secret::from_text)
+    }
+}
+
+/// The database and the server version.
+pub(crate) const HEAD: &str = "SELECT DATABASE(), VERSION()";
+
+/// A row of [`HEAD`].
+pub(crate) struct Head {
+    /// The selected database, `None` when the connection has none.
+    pub database: Option<String>,
+    /// `VERSION()`.
+    pub version: String,
+}
+
+impl FromRow for Head {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        let c = Cells::new(row);
+        Ok(Self {
+            database: c.text(0),
+            version: c.text(1).unwrap_or_default(),
+        })
     }
 }
 
@@ -350,11 +482,7 @@ pub(crate) fn detect() -> String {
 /// A row of [`detect`].
 pub(crate) struct SchemaRow(Cells);
 
-impl FromRow for SchemaRow {
-    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        Ok(Self(Cells::new(row)))
-    }
-}
+cells_row!(SchemaRow);
 
 impl SchemaRow {
     /// The selected database, `None` when the connection has none.
@@ -396,6 +524,160 @@ pub(crate) fn alter(clauses: &[String]) -> String {
     format!("ALTER TABLE `{TABLE}` {}", clauses.join(", "))
 }
 
+// ---- Diagnosis (the admin command's doctor, phpinfo) ----------------------------------------
+
+/// The engine of the token table.
+pub(crate) fn table_engine() -> String {
+    format!(
+        "SELECT ENGINE FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{TABLE}'"
+    )
+}
+
+/// The indexes whose first column is `token`.
+pub(crate) fn token_indexes() -> String {
+    format!(
+        "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{TABLE}' \
+         AND COLUMN_NAME = 'token' AND SEQ_IN_INDEX = 1 ORDER BY INDEX_NAME"
+    )
+}
+
+/// The server's plan of a statement (prepared, so that a `?` plays the value it will have).
+pub(crate) fn explain(sql: &str) -> String {
+    format!("EXPLAIN {sql}")
+}
+
+/// Every row, and the rows a purge would remove ([`UNUSABLE`]), with the database clock.
+pub(crate) fn row_counts() -> String {
+    format!("SELECT COUNT(*), COALESCE(SUM({UNUSABLE}), 0) FROM `{TABLE}`")
+}
+
+/// The database clock as Unix time with microseconds.
+pub(crate) const CLOCK: &str = "SELECT UNIX_TIMESTAMP(NOW(6))";
+
+/// Whether the server is a Galera node, and its name. MySQL (no wsrep) answers with an error
+/// (ER_UNKNOWN_SYSTEM_VARIABLE), which means "no".
+pub(crate) const WSREP: &str = "SELECT @@wsrep_on, @@wsrep_node_name";
+
+/// ER_UNKNOWN_SYSTEM_VARIABLE: the answer of a server without wsrep to [`WSREP`].
+pub(crate) const UNKNOWN_VARIABLE: u16 = 1193;
+
+/// ER_NO_SUCH_TABLE.
+pub(crate) const NO_SUCH_TABLE: u16 = 1146;
+
+/// The preference that turns Tiki's custom routes on.
+pub(crate) const SEF_ROUTES_PREF: &str = "feature_sefurl_routes";
+
+/// Tiki's custom routes (columns read by name: their order and set differ between versions).
+pub(crate) const CUSTOM_ROUTES: &str = "SELECT * FROM `tiki_custom_route`";
+
+/// A row of [`CUSTOM_ROUTES`]: its `type`, `from` and `active` columns, found by name.
+pub(crate) struct CustomRouteRow {
+    kind: Option<Vec<u8>>,
+    from: Option<Vec<u8>>,
+    active: Option<Vec<u8>>,
+}
+
+impl FromRow for CustomRouteRow {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        let names: Vec<String> = row
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().to_ascii_lowercase())
+            .collect();
+        let cells = Cells::new(row);
+        let cell = |name: &str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .and_then(|i| cells.bytes(i))
+                .map(<[u8]>::to_vec)
+        };
+        Ok(Self {
+            kind: cell("type"),
+            from: cell("from"),
+            active: cell("active"),
+        })
+    }
+}
+
+impl CustomRouteRow {
+    /// The route, when the row is active (no `active` column: every row is) and of a known type.
+    pub(crate) fn route(self) -> Option<crate::canon::route::CustomRoute> {
+        if self.active.is_some_and(|a| a != b"y") {
+            return None;
+        }
+        Some(crate::canon::route::CustomRoute {
+            kind: crate::canon::route::CustomRouteKind::from_type_name(&self.kind?)?,
+            from: self.from?,
+        })
+    }
+}
+
+/// The Galera status variables a diagnosis shows.
+pub(crate) const WSREP_STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN \
+     ('wsrep_cluster_size', 'wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_ready')";
+
+/// One row of a statement whose cells are read by position: numbers and texts.
+pub(crate) struct Plain(Cells);
+
+cells_row!(Plain);
+
+impl Plain {
+    pub(crate) fn int(&self, i: usize) -> Option<i64> {
+        self.0.int(i)
+    }
+    pub(crate) fn text(&self, i: usize) -> Option<String> {
+        self.0.text(i)
+    }
+    /// A number cell that may have a fraction (`UNIX_TIMESTAMP(NOW(6))`).
+    pub(crate) fn float(&self, i: usize) -> Option<f64> {
+        match self.0.bytes(i) {
+            Some(b) => std::str::from_utf8(b).ok()?.trim().parse().ok(),
+            None => self.0.int(i).map(|n| n as f64),
+        }
+    }
+}
+
+/// A row of [`explain`], read by column name: the columns differ between MySQL and MariaDB
+/// versions (`partitions`, `filtered`), and only a few are needed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PlanRow {
+    /// `table`.
+    pub table: Option<String>,
+    /// `type`.
+    pub access: Option<String>,
+    /// `key`.
+    pub key: Option<String>,
+    /// `rows`.
+    pub rows: Option<u64>,
+    /// `Extra`.
+    pub extra: Option<String>,
+}
+
+impl FromRow for PlanRow {
+    fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
+        let names: Vec<String> = row
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().to_ascii_lowercase())
+            .collect();
+        let cells = Cells::new(row);
+        let at = |name: &str| names.iter().position(|n| n == name);
+        let text = |name: &str| at(name).and_then(|i| cells.text(i));
+        Ok(Self {
+            table: text("table"),
+            access: text("type"),
+            key: text("key"),
+            rows: at("rows")
+                .and_then(|i| cells.int(i))
+                .and_then(|n| u64::try_from(n).ok()),
+            extra: text("extra"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +699,19 @@ mod tests {
             !trunk.by_token.contains("ORDER BY"),
             "no filesort on MyISAM"
         );
+    }
+
+    #[test]
+    fn in_place_edits_set_what_they_name() {
+        let sql = edit_in_place(&[Assignment::AddHits, Assignment::Email]);
+        assert!(
+            sql.starts_with("UPDATE `tiki_auth_tokens` SET `hits` = IF("),
+            "{sql}"
+        );
+        assert!(sql.ends_with(", `email` = ? WHERE `tokenId` = ?"), "{sql}");
+        assert_eq!(sql.matches('?').count(), 3);
+        assert!(Assignment::AddHits.repeats_differently());
+        assert!(!Assignment::SetHits.repeats_differently());
     }
 
     #[test]

@@ -40,9 +40,12 @@ pub fn command(program: impl AsRef<OsStr>) -> Command {
 /// The directory under which every server of this run keeps its files and has its working
 /// directory: `target/test-servers/<run id>/`.
 pub fn servers_dir() -> PathBuf {
-    crate::repo()
-        .join("target")
-        .join("test-servers")
+    std::env::var_os("TIKI_TOKENS_SERVERS_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(
+            || crate::repo().join("target").join("test-servers"),
+            PathBuf::from,
+        )
         .join(run_id())
 }
 

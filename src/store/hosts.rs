@@ -1,0 +1,188 @@
+//! The servers a store may use (one, or the nodes of a Galera cluster named in one DSN), a
+//! connection pool for each, and which one the process uses now.
+//!
+//! Failover: the process stays on the server it uses (`current`) while it works. When a
+//! connection to it cannot be made, or a statement on it fails in a way that says the server
+//! (not the statement) is in trouble — the connection broke or timed out, `1047 WSREP has not
+//! yet prepared node`, a causal read that timed out — the server is marked failed and the next
+//! one becomes current. A failed server is tried again later: after [`RETRY_FAILED_AFTER`], or
+//! earlier when every other one failed more recently.
+
+use mysql::{Opts, Pool};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long a server that failed is passed over while another one may work.
+pub(crate) const RETRY_FAILED_AFTER: Duration = Duration::from_secs(10);
+
+/// The servers, and the one in use.
+pub(crate) struct Hosts {
+    hosts: Vec<Host>,
+    current: AtomicUsize,
+}
+
+/// One server: its options, its pool (made on first use), when it last failed.
+struct Host {
+    opts: Opts,
+    slot: Mutex<Option<Slot>>,
+    failed_at: Mutex<Option<Instant>>,
+}
+
+/// A pool and the process that made it.
+struct Slot {
+    pid: u32,
+    pool: Pool,
+}
+
+impl Hosts {
+    /// The servers, in the order the DSN names them; the first is used first.
+    pub(crate) fn new(opts: Vec<Opts>) -> Self {
+        Self {
+            hosts: opts
+                .into_iter()
+                .map(|opts| Host {
+                    opts,
+                    slot: Mutex::new(None),
+                    failed_at: Mutex::new(None),
+                })
+                .collect(),
+            current: AtomicUsize::new(0),
+        }
+    }
+
+    /// The order to try the servers in now: the current one, then the others in DSN order,
+    /// passing over those that failed less than [`RETRY_FAILED_AFTER`] ago; those come last,
+    /// the one that failed longest ago first.
+    pub(crate) fn order(&self) -> Vec<usize> {
+        let n = self.hosts.len();
+        let current = self.current.load(Ordering::Acquire) % n.max(1);
+        let now = Instant::now();
+        let (mut fine, mut failed): (Vec<usize>, Vec<(Instant, usize)>) = (Vec::new(), Vec::new());
+        for i in (0..n).map(|k| (current + k) % n) {
+            match *lock(&self.hosts[i].failed_at) {
+                Some(at) if now.duration_since(at) < RETRY_FAILED_AFTER => failed.push((at, i)),
+                _ => fine.push(i),
+            }
+        }
+        failed.sort();
+        fine.extend(failed.into_iter().map(|(_, i)| i));
+        fine
+    }
+
+    /// The pool of server `i`, made now if there is none yet or if this is a forked child of
+    /// the process that made it. A child never touches its parent's connections: the inherited
+    /// pool is leaked (dropping it would send COM_QUIT on sockets the parent still uses).
+    pub(crate) fn pool(&self, i: usize) -> Result<Pool, mysql::Error> {
+        let host = &self.hosts[i];
+        let pid = std::process::id();
+        let mut slot = lock(&host.slot);
+        if let Some(s) = slot.as_ref() {
+            if s.pid == pid {
+                return Ok(s.pool.clone());
+            }
+            if let Some(inherited) = slot.take() {
+                std::mem::forget(inherited.pool);
+            }
+        }
+        // With min 0 connections this opens nothing; with a `pool_min` in the DSN it connects,
+        // and a failure is not kept: the next call tries again.
+        let pool = Pool::new(host.opts.clone())?;
+        *slot = Some(Slot {
+            pid,
+            pool: pool.clone(),
+        });
+        Ok(pool)
+    }
+
+    /// Server `i` works: it is the one to use.
+    pub(crate) fn worked(&self, i: usize) {
+        *lock(&self.hosts[i].failed_at) = None;
+        self.current.store(i, Ordering::Release);
+    }
+
+    /// Server `i` is in trouble: passed over for a while, and the next one becomes current (if
+    /// `i` still is).
+    pub(crate) fn failed(&self, i: usize) {
+        *lock(&self.hosts[i].failed_at) = Some(Instant::now());
+        let next = (i + 1) % self.hosts.len().max(1);
+        let _ = self
+            .current
+            .compare_exchange(i, next, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// Forgets every pool (after a panic inside the mysql crate): the next use makes new ones.
+    pub(crate) fn reset(&self) {
+        for host in &self.hosts {
+            *lock(&host.slot) = None;
+        }
+    }
+
+    /// How many servers there are.
+    pub(crate) fn len(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// The `host:port` of server `i`, for the connection state (never a password).
+    pub(crate) fn name(&self, i: usize) -> String {
+        let o = &self.hosts[i].opts;
+        match o.get_socket() {
+            Some(socket) => socket.to_string(),
+            None => format!("{}:{}", o.get_ip_or_hostname(), o.get_tcp_port()),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(n: u16) -> Hosts {
+        Hosts::new(
+            (0..n)
+                .map(|k| {
+                    mysql::OptsBuilder::new()
+                        .ip_or_hostname(Some("127.0.0.1"))
+                        .tcp_port(3306 + k)
+                        .into()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_current_server_first_failed_ones_last() {
+        let h = hosts(3);
+        assert_eq!(h.order(), vec![0, 1, 2]);
+        h.failed(0);
+        assert_eq!(h.order(), vec![1, 2, 0], "moved on, the failed one last");
+        h.failed(1);
+        assert_eq!(
+            h.order(),
+            vec![2, 0, 1],
+            "the one that failed longest ago before the other"
+        );
+        h.worked(0);
+        assert_eq!(
+            h.order(),
+            vec![0, 2, 1],
+            "a server that works again is current"
+        );
+        assert_eq!(h.name(2), "127.0.0.1:3308");
+    }
+
+    #[test]
+    fn a_failure_of_another_server_does_not_move_the_process() {
+        let h = hosts(3);
+        h.worked(2);
+        h.failed(0);
+        assert_eq!(h.order(), vec![2, 1, 0]);
+        let one = hosts(1);
+        one.failed(0);
+        assert_eq!(one.order(), vec![0], "a single server is always tried");
+    }
+}
