@@ -111,3 +111,24 @@ function bench_percentile_us(array $sortedNs, float $p): float
     $rank = (int) ceil($p / 100 * $n);
     return $sortedNs[max(0, min($n - 1, $rank - 1))] / 1000.0;
 }
+
+/**
+ * CPU time the server process has used so far, in ns: the sum over its threads of
+ * /proc/PID/task/TID/schedstat (time on CPU; Linux, a server on this machine). null when
+ * unreadable. Read around a batch it says what the batch cost the server, which the machine's
+ * load disturbs much less than the latency.
+ */
+function bench_server_cpu_ns(?int $pid): ?int
+{
+    if ($pid === null || ! is_dir("/proc/$pid/task")) {
+        return null;
+    }
+    $sum = 0;
+    foreach (glob("/proc/$pid/task/*/schedstat") ?: [] as $f) {
+        $line = @file_get_contents($f);
+        if ($line !== false) {
+            $sum += (int) strtok($line, ' ');
+        }
+    }
+    return $sum;
+}
