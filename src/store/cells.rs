@@ -28,17 +28,6 @@ impl Cells {
         }
     }
 
-    /// A number cell (DECIMAL arrives as text, DOUBLE as a float).
-    pub(crate) fn float(&self, i: usize) -> Option<f64> {
-        match self.0.get(i)? {
-            Value::Double(f) => Some(*f),
-            Value::Float(f) => Some(f64::from(*f)),
-            Value::Int(n) => Some(*n as f64),
-            Value::Bytes(b) => std::str::from_utf8(b).ok()?.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
     /// A string cell's bytes; `None` for NULL or a non-string value.
     pub(crate) fn bytes(&self, i: usize) -> Option<&[u8]> {
         match self.0.get(i)? {

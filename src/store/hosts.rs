@@ -29,9 +29,9 @@ struct Host {
     failed_at: Mutex<Option<Instant>>,
 }
 
-/// A pool and the process that made it.
+/// A pool and the fork generation of the process that made it.
 struct Slot {
-    pid: u32,
+    generation: u64,
     pool: Pool,
 }
 
@@ -75,10 +75,10 @@ impl Hosts {
     /// pool is leaked (dropping it would send COM_QUIT on sockets the parent still uses).
     pub(crate) fn pool(&self, i: usize) -> Result<Pool, mysql::Error> {
         let host = &self.hosts[i];
-        let pid = std::process::id();
+        let generation = super::session::fork_generation();
         let mut slot = lock(&host.slot);
         if let Some(s) = slot.as_ref() {
-            if s.pid == pid {
+            if s.generation == generation {
                 return Ok(s.pool.clone());
             }
             if let Some(inherited) = slot.take() {
@@ -89,7 +89,7 @@ impl Hosts {
         // and a failure is not kept: the next call tries again.
         let pool = Pool::new(host.opts.clone())?;
         *slot = Some(Slot {
-            pid,
+            generation,
             pool: pool.clone(),
         });
         Ok(pool)

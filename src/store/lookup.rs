@@ -180,14 +180,12 @@ impl Store {
 
     /// One pass: SELECT → verified → usable → bound → method allowed → grant → UPDATE.
     fn attempt(&self, conn: &mut Conn<'_>, ask: &Ask<'_>) -> Result<Grant, Refused> {
-        let sent = Instant::now();
         let rows = self.candidates(conn, ask.presented).map_err(|e| {
             db_denial(match e {
                 crate::Error::Database(text) => text,
                 other => other.to_string(),
             })
         })?;
-        let answered = Instant::now();
         if rows.is_empty() {
             return Err(Denial::new(DenialReason::Unknown, "no row holds this token").into());
         }
@@ -200,8 +198,7 @@ impl Store {
             request::allow_method(row.id().unwrap_or_default(), method, ask.entry, data)?;
         }
         let mut grant = grant_of(row)?;
-        let by = Deadline::of(row, ask.deadline, answered, answered - sent);
-        grant.hits_left = consume(conn, row, by)?;
+        grant.hits_left = consume(conn, row, ask.deadline)?;
         Ok(grant)
     }
 
@@ -276,31 +273,6 @@ struct Ask<'a> {
     deadline: Instant,
 }
 
-/// A lookup's deadline as the UPDATE needs it: on the database clock, and how close to it a
-/// refused UPDATE means "out of time" rather than "another request took the last hit".
-#[derive(Clone, Copy, Debug)]
-struct Deadline {
-    /// The deadline in Unix seconds on the database clock (`None` when the SELECT gave no clock).
-    db: Option<f64>,
-    /// The deadline on this host's clock.
-    local: Instant,
-    /// How long the SELECT's round trip took: the uncertainty of `db`.
-    slack: Duration,
-}
-
-impl Deadline {
-    /// `db_now` of the row was taken at some moment of the SELECT's round trip; counting it as
-    /// the moment the answer arrived (the latest possible) puts the database deadline no later
-    /// than the real one.
-    fn of(row: &StoredRow, local: Instant, answered: Instant, slack: Duration) -> Self {
-        let left = local.saturating_duration_since(answered).as_secs_f64();
-        Self {
-            db: row.db_now().map(|now| now + left),
-            local,
-            slack,
-        }
-    }
-}
 /// A denial for a database failure (fail closed).
 fn db_denial(detail: impl Into<String>) -> Denial {
     Denial::new(DenialReason::DatabaseError, detail)
@@ -468,16 +440,22 @@ fn pause_before_retry(conflicts: u32, deadline: Instant) -> bool {
 /// Consumes one hit unless the token has unlimited hits; the hits left after it. The UPDATE is
 /// never retried on another connection: a second run after a lost answer would consume a second
 /// hit. A conflict (1213) or lock wait (1205) consumed nothing and is handed up.
-fn consume(conn: &mut Conn<'_>, row: &StoredRow, deadline: Deadline) -> Result<i64, Refused> {
+fn consume(conn: &mut Conn<'_>, row: &StoredRow, deadline: Instant) -> Result<i64, Refused> {
     let id = row.id().unwrap_or_default();
     if row.hits() == Some(-1) {
         return Ok(-1);
     }
-    // Without a database clock (it is always selected; a proxy could drop it) the deadline is
-    // far away rather than refusing every grant.
-    let db_deadline = deadline.db.unwrap_or(f64::MAX);
+    // How long the server may take: less than the client waits for the answer (the socket's
+    // timeout for this statement), so an UPDATE the server runs only after a longer lock wait
+    // changes nothing — its client has given up and denied. NOW(6) on the server is no earlier
+    // than the sending; the millisecond covers that.
+    let allowed = conn
+        .statement_timeout()
+        .saturating_sub(Duration::from_millis(1));
+    let micros = i64::try_from(allowed.as_micros()).unwrap_or(i64::MAX);
+    let sent = Instant::now();
     let written = conn
-        .write(Retry::Never, sql::CONSUME, (id, db_deadline))
+        .write(Retry::Never, sql::CONSUME, (id, micros))
         .map_err(|e| match e.code() {
             Some(code @ (ER_LOCK_DEADLOCK | ER_LOCK_WAIT_TIMEOUT)) => Refused::Conflict(Conflict {
                 id,
@@ -487,8 +465,7 @@ fn consume(conn: &mut Conn<'_>, row: &StoredRow, deadline: Deadline) -> Result<i
             _ => db_denial(e.text).into(),
         })?;
     if written.affected != 1 {
-        let left = deadline.local.saturating_duration_since(Instant::now());
-        if left <= deadline.slack + Duration::from_millis(1) {
+        if sent.elapsed() >= allowed || Instant::now() >= deadline {
             return Err(db_denial(format!(
                 "token {id}: the lookup's time budget ran out before its hit was consumed \
                  (nothing was consumed)"

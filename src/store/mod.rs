@@ -38,6 +38,7 @@ pub mod redact;
 mod schema;
 mod secret;
 mod sef;
+mod session;
 mod sql;
 
 pub use config::{

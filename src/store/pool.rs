@@ -11,6 +11,7 @@
 //! promised an answer within the timeout, and the server is alive but stuck.
 
 use super::hosts::Hosts;
+use super::session::{Sessions, UNKNOWN_STATEMENT, fork_generation, socket_timeout};
 use mysql::prelude::{FromRow, Queryable};
 use mysql::{Opts, Params, PooledConn};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -66,6 +67,19 @@ pub(crate) struct Connector {
     io: Duration,
     password: Option<String>,
     state: Mutex<State>,
+    /// What is known of each open connection (socket timeouts, prepared statements).
+    sessions: Sessions,
+    /// One sound connection kept back from the pool between operations: a PHP process serves
+    /// one request at a time, so its next lookup takes this one, and neither returning it nor
+    /// taking it touches the pool (whose return wakes a condition variable: a system call).
+    idle: Mutex<Option<Idle>>,
+}
+
+/// The connection kept back, its server, and the fork generation it was made in.
+struct Idle {
+    server: usize,
+    conn: PooledConn,
+    generation: u64,
 }
 
 /// What phpinfo shows: the server's version once known, and the last connection failure
@@ -142,6 +156,8 @@ impl Connector {
             io,
             password,
             state: Mutex::new(State::default()),
+            sessions: Sessions::default(),
+            idle: Mutex::new(None),
         }
     }
 
@@ -170,8 +186,19 @@ impl Connector {
     /// or the time left, for a free one); when that server cannot give one, the next one in
     /// [`Hosts::order`] is tried, while time is left. Returns the server's index with it.
     fn connect(&self, deadline: Option<Instant>) -> Result<(usize, PooledConn), DbError> {
+        let order = self.hosts.order();
+        if let Some(kept) = lock(&self.idle).take() {
+            // Kept by this process (not a parent's), on the server to use now: take it.
+            if kept.generation == fork_generation() && order.first() == Some(&kept.server) {
+                return Ok((kept.server, kept.conn));
+            }
+            if kept.generation != fork_generation() {
+                // A parent's connection: never touched, not even to close it.
+                std::mem::forget(kept.conn);
+            }
+        }
         let mut last = None;
-        for i in self.hosts.order() {
+        for i in order {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if left.is_some_and(|l| l.is_zero()) {
                 break;
@@ -194,6 +221,9 @@ impl Connector {
     /// Forgets every pool (after a panic inside the mysql crate): the next use makes new ones.
     /// Connections of the old pools that are in use elsewhere finish their work and close.
     pub(crate) fn reset(&self) {
+        if let Some(kept) = lock(&self.idle).take() {
+            discard(kept.conn);
+        }
         self.hosts.reset();
         lock(&self.state).error = Some("internal error: the connection pool was reset".into());
     }
@@ -271,6 +301,15 @@ impl Conn<'_> {
         retry: Retry,
         mut op: impl FnMut(&mut PooledConn) -> Result<T, mysql::Error>,
     ) -> Result<T, DbError> {
+        self.run_on(retry, |_, c| op(c))
+    }
+
+    /// [`Conn::run`] with the index of the connection's server given to `op`.
+    fn run_on<T>(
+        &mut self,
+        retry: Retry,
+        mut op: impl FnMut(usize, &mut PooledConn) -> Result<T, mysql::Error>,
+    ) -> Result<T, DbError> {
         let connector = self.connector;
         let io = connector.io;
         let deadline = self.deadline;
@@ -282,16 +321,15 @@ impl Conn<'_> {
             retry,
             &mut self.inner,
             || connector.connect(deadline),
-            |(_, c)| {
-                let timeout = left()
-                    .map_or(io, |l| l.min(io))
-                    .max(Duration::from_millis(1));
-                set_socket_timeouts(c, timeout);
-                op(c)
+            |(server, c)| {
+                let wanted = left().map_or(io, |l| l.min(io));
+                connector.sessions.set_timeout(*server, c, wanted, io);
+                op(*server, c)
             },
             // A connection that broke or timed out: its server is passed over for a while.
-            |(i, c)| {
-                connector.hosts.failed(i);
+            |(server, c)| {
+                connector.hosts.failed(server);
+                connector.sessions.forget(server, c.connection_id(), false);
                 discard(c);
             },
         );
@@ -305,6 +343,16 @@ impl Conn<'_> {
         }
     }
 
+    /// The read timeout the next statement's socket gets: how long the client waits for its
+    /// answer at most (what is left of the deadline, rounded down; the I/O timeout without one).
+    pub(crate) fn statement_timeout(&self) -> Duration {
+        let io = self.connector.io;
+        let wanted = self
+            .deadline
+            .map_or(io, |d| d.saturating_duration_since(Instant::now()).min(io));
+        socket_timeout(wanted, io)
+    }
+
     /// Every row a prepared statement returns, decoded as `R`.
     pub(crate) fn rows<R: FromRow>(
         &mut self,
@@ -313,7 +361,12 @@ impl Conn<'_> {
         params: impl Into<Params>,
     ) -> Result<Vec<R>, DbError> {
         let params = params.into();
-        self.run(retry, |c| c.exec(sql, params.clone()))
+        let sessions = &self.connector.sessions;
+        self.run_on(retry, |server, c| {
+            prepared(sessions, server, c, sql, |c, stmt| {
+                c.exec(stmt, params.clone())
+            })
+        })
     }
 
     /// The first row of a prepared statement, decoded as `R`.
@@ -324,7 +377,12 @@ impl Conn<'_> {
         params: impl Into<Params>,
     ) -> Result<Option<R>, DbError> {
         let params = params.into();
-        self.run(retry, |c| c.exec_first(sql, params.clone()))
+        let sessions = &self.connector.sessions;
+        self.run_on(retry, |server, c| {
+            prepared(sessions, server, c, sql, |c, stmt| {
+                c.exec_first(stmt, params.clone())
+            })
+        })
     }
 
     /// A prepared write: what it changed.
@@ -335,11 +393,14 @@ impl Conn<'_> {
         params: impl Into<Params>,
     ) -> Result<Written, DbError> {
         let params = params.into();
-        self.run(retry, |c| {
-            c.exec_drop(sql, params.clone())?;
-            Ok(Written {
-                affected: c.affected_rows(),
-                last_insert_id: c.last_insert_id(),
+        let sessions = &self.connector.sessions;
+        self.run_on(retry, |server, c| {
+            prepared(sessions, server, c, sql, |c, stmt| {
+                c.exec_drop(stmt, params.clone())?;
+                Ok(Written {
+                    affected: c.affected_rows(),
+                    last_insert_id: c.last_insert_id(),
+                })
             })
         })
     }
@@ -409,11 +470,25 @@ impl Drop for Conn<'_> {
         // Dropping a `PooledConn` returns it to its pool, unless the mysql crate panicked
         // mid-statement (it does on some malformed server answers): then the connection may
         // be out of step, and is thrown away.
-        if let Some((_, c)) = self.inner.take()
-            && std::thread::panicking()
-        {
-            discard(c);
+        let Some((server, conn)) = self.inner.take() else {
+            return;
+        };
+        if std::thread::panicking() {
+            self.connector
+                .sessions
+                .forget(server, conn.connection_id(), false);
+            discard(conn);
+            return;
         }
+        let mut idle = lock(&self.connector.idle);
+        if idle.is_none() {
+            *idle = Some(Idle {
+                server,
+                conn,
+                generation: fork_generation(),
+            });
+        }
+        // Otherwise `conn` drops here and goes back to its pool.
     }
 }
 
@@ -425,31 +500,24 @@ fn out_of_time() -> mysql::Error {
     ))
 }
 
-/// Sets the read and write timeouts of a connection's socket (the mysql crate sets them only
-/// when it connects). A failure leaves the timeouts of the connection as they were, which are
-/// at most the I/O timeout: the budget is then merely less tight.
-fn set_socket_timeouts(conn: &PooledConn, timeout: Duration) {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        let fd = conn.as_ref().as_raw_fd();
-        let tv = libc::timeval {
-            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-            tv_usec: libc::suseconds_t::from(i32::try_from(timeout.subsec_micros()).unwrap_or(0)),
-        };
-        for option in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
-            // SAFETY: `setsockopt` reads `size_of::<timeval>()` bytes from `&tv`, a live local
-            // of exactly that type, and changes only the socket behind `fd`, which `conn` owns.
-            unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    option,
-                    std::ptr::from_ref(&tv).cast(),
-                    libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>()).unwrap_or(0),
-                );
-            }
+/// Runs `exec` with `sql`'s statement prepared on `conn` (prepared once per connection, see
+/// [`Sessions::statement`]); a statement the server no longer knows (the mysql crate closed it
+/// when its own cache evicted it) is prepared again, once.
+fn prepared<T>(
+    sessions: &Sessions,
+    server: usize,
+    conn: &mut PooledConn,
+    sql: &str,
+    mut exec: impl FnMut(&mut PooledConn, &mysql::Statement) -> Result<T, mysql::Error>,
+) -> Result<T, mysql::Error> {
+    let stmt = sessions.statement(server, conn, sql)?;
+    match exec(conn, &stmt) {
+        Err(mysql::Error::MySqlError(e)) if e.code == UNKNOWN_STATEMENT => {
+            sessions.forget(server, conn.connection_id(), true);
+            let stmt = sessions.statement(server, conn, sql)?;
+            exec(conn, &stmt)
         }
+        other => other,
     }
 }
 
