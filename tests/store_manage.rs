@@ -2,6 +2,7 @@
 //! Tiki's migration (idempotent; old MD5 tokens keep working, new ones are signed), scheme
 //! info, schema errors, connection state, and `Debug` that never shows a password or secret.
 
+use std::time::{Duration, Instant};
 use testkit::db::*;
 use tiki_tokens::canon::Params;
 use tiki_tokens::store::{CreateOptions, Store, StoreConfig};
@@ -545,4 +546,38 @@ fn connection_state_reports_the_server() {
         Store::new(StoreConfig::new("mysql://u@h")),
         Err(Error::Config(_))
     ));
+}
+
+/// The secret from the table is kept for a second between lookups (a subquery on
+/// `tiki_preferences` in every lookup cost as much as the lookup's own SELECT): after a
+/// rotation made by another process, a token signed with the new secret is granted at once (a
+/// token that does not verify with the kept secret makes the lookup read the table), and one
+/// signed with the old secret is denied once the kept secret is a second old.
+#[test]
+fn a_rotation_by_another_process_counts_within_a_second() {
+    let dsn = table_database("rotation_elsewhere", Variant::Trunk, Engine::InnoDb);
+    let s = store(&dsn);
+    let params = Params::new();
+    let old = s
+        .create(b"/r.php", &params, &g(&["G"]), &CreateOptions::default())
+        .unwrap();
+    assert!(s.lookup(old.token.as_bytes(), b"/r.php", &params).is_ok());
+    // Another process rotates the secret behind this store's back.
+    exec(
+        &dsn,
+        "REPLACE INTO tiki_preferences (name, value) VALUES ('auth_token_secret', 'rotated-elsewhere-0123456789')",
+    );
+    let rotated = Instant::now();
+    let new = s
+        .create(b"/r.php", &params, &g(&["G"]), &CreateOptions::default())
+        .unwrap();
+    assert!(
+        s.lookup(new.token.as_bytes(), b"/r.php", &params).is_ok(),
+        "a token of the new secret is granted at once"
+    );
+    std::thread::sleep(Duration::from_millis(1100).saturating_sub(rotated.elapsed()));
+    let d = s
+        .lookup(old.token.as_bytes(), b"/r.php", &params)
+        .expect_err("a token of the old secret, a second after the rotation");
+    assert_eq!(d.reason, DenialReason::BadSignature, "{d}");
 }

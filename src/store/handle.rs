@@ -12,6 +12,12 @@ use crate::token::Secret;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long a secret read from `tiki_preferences` is used for lookups without reading it again.
+/// A rotation made by another process therefore counts within this time for tokens signed with
+/// the old secret; a token signed with the new one makes the lookup read the table at once.
+pub(super) const TABLE_SECRET_KEPT: Duration = Duration::from_secs(1);
 
 /// The store: a pool and the detected schema.
 pub struct Store {
@@ -20,6 +26,8 @@ pub struct Store {
     schema: Mutex<Option<Arc<Schema>>>,
     /// Unix time of the last purge started by [`Store::purge_if_due`], `i64::MIN` = never.
     pub(super) last_purge: AtomicI64,
+    /// The secret last read from `tiki_preferences` by a lookup, and when.
+    table_secret: Mutex<Option<(Secret, Instant)>>,
     /// [`StoreConfig::site_root`], checked.
     pub(super) site_root: Option<SiteRoot>,
     /// Set when this store rotated the secret while it came from the caller's preference cache:
@@ -66,9 +74,30 @@ impl Store {
             conn,
             schema: Mutex::new(None),
             last_purge: AtomicI64::new(i64::MIN),
+            table_secret: Mutex::new(None),
             site_root,
             preference_stale: AtomicBool::new(false),
         })
+    }
+
+    /// The secret read from the table by a lookup less than
+    /// [`TABLE_SECRET_KEPT`] ago.
+    pub(super) fn kept_table_secret(&self) -> Option<Secret> {
+        let kept = self
+            .table_secret
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        kept.as_ref()
+            .filter(|(_, at)| at.elapsed() < TABLE_SECRET_KEPT)
+            .map(|(s, _)| s.clone())
+    }
+
+    /// Keeps the secret just read from the table (or just stored there by this store).
+    pub(super) fn keep_table_secret(&self, secret: Secret) {
+        *self
+            .table_secret
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((secret, Instant::now()));
     }
 
     /// The secret the caller gave (configured, else Tiki's cached preference unless this store

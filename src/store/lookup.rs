@@ -27,7 +27,7 @@ use super::sql::{self, StoredRow};
 use crate::canon::{Key, MismatchKind, Params, Value, json, match_entry, match_params, take_token};
 use crate::error::{Denial, DenialReason};
 use crate::request::{self, RequestFacts};
-use crate::token;
+use crate::token::{self, Secret};
 use std::time::{Duration, Instant};
 
 /// The `TOKEN` value as a request carried it: only a string can be a token.
@@ -180,16 +180,25 @@ impl Store {
 
     /// One pass: SELECT → verified → usable → bound → method allowed → grant → UPDATE.
     fn attempt(&self, conn: &mut Conn<'_>, ask: &Ask<'_>) -> Result<Grant, Refused> {
-        let rows = self.candidates(conn, ask.presented).map_err(|e| {
+        let as_denial = |e: crate::Error| {
             db_denial(match e {
                 crate::Error::Database(text) => text,
                 other => other.to_string(),
             })
-        })?;
-        if rows.is_empty() {
+        };
+        let mut found = self
+            .candidates(conn, ask.presented, true)
+            .map_err(as_denial)?;
+        if found.rows.is_empty() {
             return Err(Denial::new(DenialReason::Unknown, "no row holds this token").into());
         }
-        let row = self.verified(&rows, ask.token)?;
+        if !found.secret_is_current && self.verified(&found, ask.token).is_err() {
+            // The secret kept from the table may be older than a rotation: ask the table.
+            found = self
+                .candidates(conn, ask.presented, false)
+                .map_err(as_denial)?;
+        }
+        let row = self.verified(&found, ask.token)?;
         usable(row)?;
         bound_to(row, ask.entry, ask.params)?;
         if let Some(method) = ask.method {
@@ -202,14 +211,25 @@ impl Store {
         Ok(grant)
     }
 
-    /// Every row holding the presented value, oldest first (none: an unknown token).
+    /// Every row holding the presented value, oldest first (none: an unknown token), and the
+    /// secret to verify them with. A signed token whose secret comes from the table takes the
+    /// secret an earlier lookup kept (see `handle::TABLE_SECRET_KEPT`) when `kept_ok`; else the
+    /// SELECT brings it (a primary-key subquery on `tiki_preferences`, which costs the server
+    /// about as much again as the SELECT itself) and it is kept.
     pub(super) fn candidates(
         &self,
         conn: &mut Conn<'_>,
         presented: &str,
-    ) -> crate::Result<Vec<StoredRow>> {
+        kept_ok: bool,
+    ) -> crate::Result<Candidates> {
         let schema = self.schema()?;
-        let sql = if self.wants_stored_secret(presented.len()) {
+        let from_table = self.wants_stored_secret(presented.len());
+        let kept = if from_table && kept_ok {
+            self.kept_table_secret()
+        } else {
+            None
+        };
+        let sql = if from_table && kept.is_none() {
             &schema.sql.by_token_with_secret
         } else {
             &schema.sql.by_token
@@ -222,7 +242,22 @@ impl Store {
         if rows.len() > 1 {
             rows.sort_by_key(|r| r.id().unwrap_or(i64::MAX));
         }
-        Ok(rows)
+        let (secret, secret_is_current) = match (from_table, kept) {
+            (false, _) => (self.given_secret().cloned(), true),
+            (true, Some(k)) => (Some(k), false),
+            (true, None) => {
+                let read = rows.first().and_then(StoredRow::secret);
+                if let Some(s) = &read {
+                    self.keep_table_secret(s.clone());
+                }
+                (read, true)
+            }
+        };
+        Ok(Candidates {
+            rows,
+            secret,
+            secret_is_current,
+        })
     }
 
     /// True when a token of this length is signed and the secret must come from the table.
@@ -230,18 +265,16 @@ impl Store {
         token_len == 64 && self.given_secret().is_none()
     }
 
-    /// The first of `rows` whose value `token` is; `BadSignature` when none is.
+    /// The first row whose value `token` is; `BadSignature` when none is.
     pub(super) fn verified<'r>(
         &self,
-        rows: &'r [StoredRow],
+        found: &'r Candidates,
         token: &[u8],
     ) -> Result<&'r StoredRow, Denial> {
-        let stored = rows
-            .first()
-            .filter(|_| self.wants_stored_secret(token.len()))
-            .and_then(StoredRow::secret);
-        let secret = self.given_secret().or(stored.as_ref());
-        rows.iter()
+        let secret = found.secret.as_ref();
+        found
+            .rows
+            .iter()
             .find(|r| r.verifies(token, secret))
             .ok_or_else(|| {
                 let why = if token.len() == 64 && secret.is_none() {
@@ -253,11 +286,21 @@ impl Store {
                     DenialReason::BadSignature,
                     format!(
                         "{} row(s) hold this value, none verifies: {why}",
-                        rows.len()
+                        found.rows.len()
                     ),
                 )
             })
     }
+}
+
+/// The rows a lookup found, and the secret to verify them with.
+pub(super) struct Candidates {
+    /// Oldest first.
+    pub rows: Vec<StoredRow>,
+    /// The secret (given, or from the table); `None` for legacy tokens or when there is none.
+    pub secret: Option<Secret>,
+    /// False when the secret was kept from an earlier lookup (it may predate a rotation).
+    pub secret_is_current: bool,
 }
 
 /// What one lookup asks, as every pass of it needs it.

@@ -44,15 +44,15 @@ impl Store {
             return Ok(None);
         }
         let presented = String::from_utf8_lossy(token).into_owned();
-        let rows = self.candidates(&mut self.conn.checkout(), &presented)?;
-        let Ok(row) = self.verified(&rows, token) else {
+        let found = self.candidates(&mut self.conn.checkout(), &presented, false)?;
+        let Ok(row) = self.verified(&found, token) else {
             return Ok(None);
         };
         if usable_only && usable(row).is_err() {
             return Ok(None);
         }
         let id = row.id();
-        Ok(rows.into_iter().find(|r| r.id() == id))
+        Ok(found.rows.into_iter().find(|r| r.id() == id))
     }
 
     /// Every row, oldest first (`ORDER BY creation, tokenId`).

@@ -39,6 +39,7 @@ impl Store {
                 )
                 .map_err(|e| self.db_error(e))?;
             self.preference_stale.store(true, Ordering::Release);
+            self.keep_table_secret(secret);
             if revoke {
                 self.revoke_all()
             } else {
