@@ -443,7 +443,8 @@ impl Conflict {
             Some(ER_LOCK_DEADLOCK) => Denial::new(
                 DenialReason::LostRace,
                 format!(
-                    "token {id}: concurrent requests on other cluster nodes won {passes}                      certification conflict(s) in a row: {}",
+                    "token {id}: concurrent requests on other cluster nodes won {passes} \
+                     certification conflict(s) in a row: {}",
                     self.text
                 ),
             ),

@@ -23,8 +23,15 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts a worker on `dsn` (without waiting for it: see [`Worker::wait_ready`]).
-    fn spawn(dsn: &str, node: usize, io_timeout: f64, connect_timeout: f64) -> Self {
+    /// Starts a worker on `dsn` (without waiting for it: see [`Worker::wait_ready`]), its Store
+    /// made with the option `causalReads` = `causal_reads` (`auto`, `on`, `off`).
+    fn spawn(
+        dsn: &str,
+        node: usize,
+        io_timeout: f64,
+        connect_timeout: f64,
+        causal_reads: &str,
+    ) -> Self {
         let script = testkit::repo().join("php/tests/lib/galera_worker.php");
         let mut child = Command::new(testkit::php::php_binary())
             .arg("-n")
@@ -34,6 +41,7 @@ impl Worker {
             .arg(dsn)
             .arg(io_timeout.to_string())
             .arg(connect_timeout.to_string())
+            .arg(causal_reads)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -163,7 +171,8 @@ pub struct Pool {
 
 impl Pool {
     /// `per_node` workers on each of `nodes` nodes, worker of node n on `dsn_of(n)`; started
-    /// together, then each waited for.
+    /// together, then each waited for. Their Stores take `causalReads` from
+    /// `TIKI_TOKENS_GALERA_CAUSAL_READS` (default `auto`, the extension's default).
     pub fn spread(
         nodes: usize,
         per_node: usize,
@@ -171,9 +180,28 @@ impl Pool {
         io_timeout: f64,
         connect_timeout: f64,
     ) -> Self {
-        let mut workers: Vec<Worker> = (1..=nodes)
+        let dsns = (1..=nodes)
             .flat_map(|n| std::iter::repeat_n(n, per_node))
-            .map(|n| Worker::spawn(&dsn_of(n), n, io_timeout, connect_timeout))
+            .map(|n| (n, dsn_of(n)));
+        let causal_reads = std::env::var("TIKI_TOKENS_GALERA_CAUSAL_READS");
+        let causal_reads = causal_reads.as_deref().unwrap_or("auto");
+        Self::start(dsns, io_timeout, connect_timeout, causal_reads)
+    }
+
+    /// One worker on `dsn` (counted as node 1) with the option `causalReads` = `causal_reads`.
+    pub fn one(dsn: &str, io_timeout: f64, causal_reads: &str) -> Self {
+        let dsns = std::iter::once((1, dsn.to_string()));
+        Self::start(dsns, io_timeout, io_timeout, causal_reads)
+    }
+
+    fn start(
+        dsns: impl Iterator<Item = (usize, String)>,
+        io_timeout: f64,
+        connect_timeout: f64,
+        causal_reads: &str,
+    ) -> Self {
+        let mut workers: Vec<Worker> = dsns
+            .map(|(n, dsn)| Worker::spawn(&dsn, n, io_timeout, connect_timeout, causal_reads))
             .collect();
         for w in &mut workers {
             w.wait_ready();

@@ -34,6 +34,7 @@ try {
         'ioTimeout' => (float) $argv[2],
         'connectTimeout' => (float) $argv[3],
         'maxHits' => -1,
+        'causalReads' => $argv[4] ?? 'auto',
     ]);
 } catch (TikiTokens\Exception $e) {
     $failure = ['error' => get_class($e), 'message' => $e->getMessage()];
