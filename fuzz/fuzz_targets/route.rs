@@ -38,7 +38,10 @@ fuzz_target!(|data: &[u8]| {
     let first = route(path, &get);
     match (&first, &route(path, &get)) {
         (Route::NotFound, Route::NotFound) => {
-            let dot = path.iter().rposition(|&b| b == b'.').expect("404 needs a dot");
+            let dot = path
+                .iter()
+                .rposition(|&b| b == b'.')
+                .expect("404 needs a dot");
             assert!(STOP.contains(&&path[dot + 1..]), "404 without the stop");
         }
         (Route::Routed(a), Route::Routed(b)) => {
