@@ -32,7 +32,7 @@ use testkit::db;
 use mysql::prelude::Queryable;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-use workers::{Lookup, Pool, denials_by_reason, longest_gap, median_max};
+use workers::{Lookup, Outcome, Pool, denials_by_reason, longest_gap, median_max};
 
 /// PHP workers per node.
 const PER_NODE: usize = 8;
@@ -591,6 +591,12 @@ fn pause_cycle(c: &Cluster, db: &str, cycle: usize) -> Pause {
         .map(|l| ms_after(l.t0, deleted))
         .fold(0.0, f64::max);
     let after_resume: Vec<&Lookup> = of_node(3).filter(|l| l.t0 >= resumed_at).collect();
+    // Rows a node still returned after the delete, refused because it had failed just before.
+    let stale_refused = lookups
+        .iter()
+        .filter(|l| l.t0 > deleted)
+        .filter(|l| matches!(&l.outcome, Outcome::Denial(_, d) if d.contains(DISTRUSTED)))
+        .count();
     let pause = Pause {
         before,
         while_paused: while_paused.len(),
@@ -602,7 +608,8 @@ fn pause_cycle(c: &Cluster, db: &str, cycle: usize) -> Pause {
          took {:.0} ms; node 3's clients while paused: {} lookups, {} granted, denials: {}, each \
          in median {paused_median:.0} ms, max {paused_max_ms:.0} ms; after the resume: {} \
          lookups, denials: {}; grants after the delete by node 1/2/3: {:?}, the last {window:.0} \
-         ms after it (node 3 resumed {:.0} ms after it)",
+         ms after it (node 3 resumed {:.0} ms after it); stale rows refused by the distrust of a \
+         node that failed: {stale_refused}",
         pause.before,
         ms_after(deleted, delete_sent),
         while_paused.len(),
@@ -652,6 +659,79 @@ fn paused_node_never_grants_a_revoked_token() {
         slowest <= budget,
         "node 3's clients while it was paused: a lookup took {slowest:.0} ms (budget: \
          io_timeout + {SLACK_MS} ms = {budget:.0} ms)"
+    );
+}
+
+/// The part of a denial's detail that says the node is not trusted after a failure.
+const DISTRUSTED: &str = "grants nothing for a while";
+
+/// A Galera node whose connection broke under a process is not trusted by that process to grant
+/// for 10 s (a node that stalled may answer from before its eviction, and its clients cannot
+/// tell a stall from a broken connection); then it is again. A standalone server is trusted at
+/// once (tests/store_faults.rs: a killed connection, the next lookup granted).
+#[test]
+fn a_node_that_failed_grants_nothing_for_a_while() {
+    let Some(s) = cluster::take("a_node_that_failed_grants_nothing_for_a_while") else {
+        return;
+    };
+    let c = &s.cluster;
+    let db = "galera_distrust";
+    cluster::create_database(c, db);
+    let mut pool = Pool::one(&c.dsn(2, db), io_timeout(), "auto");
+    assert!(pool.not_ready().is_empty(), "{:?}", pool.not_ready());
+    let (token, _) = pool.workers[0].create(-1);
+    cluster::wait_replicated(c, db);
+    let jobs = [(0, token.as_str())];
+    let window = |pool: &mut Pool| {
+        let start = now_us() + 50_000;
+        pool.run(&jobs, start, start + 300_000, 0)
+    };
+    let granted = |l: &[Lookup]| l.iter().filter(|l| l.granted()).count();
+
+    let before = window(&mut pool);
+    assert!(
+        !before.is_empty() && granted(&before) == before.len(),
+        "before: {}",
+        fmt_reasons(&denials_by_reason(before.iter()))
+    );
+    // Break the worker's connection on node 2 (the server kills it; the worker's next
+    // statement finds it broken and reads again on a fresh one).
+    let mut admin = cluster::conn(&c.dsn(2, db));
+    let ids: Vec<u64> = admin
+        .exec(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+            (db,),
+        )
+        .expect("processlist");
+    assert!(!ids.is_empty(), "no connection of the worker on node 2");
+    for id in &ids {
+        let _ = admin.query_drop(format!("KILL CONNECTION {id}"));
+    }
+    let killed_at = now_us();
+    let after = window(&mut pool);
+    let distrusted = after
+        .iter()
+        .filter(|l| matches!(&l.outcome, Outcome::Denial(r, d) if r == "database_error" && d.contains(DISTRUSTED)))
+        .count();
+    eprintln!(
+        "distrust: {} connection(s) killed on node 2; in the next 300 ms {} lookups, {} granted, \
+         denials: {}",
+        ids.len(),
+        after.len(),
+        granted(&after),
+        fmt_reasons(&denials_by_reason(after.iter()))
+    );
+    assert!(
+        granted(&after) == 0 && distrusted > 0,
+        "after the kill: {} granted, {distrusted} denied as distrusted",
+        granted(&after)
+    );
+    sleep_until(killed_at + 10_200_000);
+    let later = window(&mut pool);
+    assert!(
+        !later.is_empty() && granted(&later) == later.len(),
+        "10 s after the kill: {}",
+        fmt_reasons(&denials_by_reason(later.iter()))
     );
 }
 

@@ -7,10 +7,16 @@
 //! yet prepared node`, a causal read that timed out — the server is marked failed and the next
 //! one becomes current. A failed server is tried again later: after [`RETRY_FAILED_AFTER`], or
 //! earlier when every other one failed more recently.
+//!
+//! A Galera node that failed is also not trusted to grant for [`RETRY_FAILED_AFTER`]
+//! ([`Hosts::distrusted`]): a node that stalled (paused, swapped out, frozen by a hung disk) long
+//! enough to be evicted answers, once it runs again, from before its eviction until it learns of
+//! it — causal reads do not help, the node does not know it is behind — and the cluster test saw
+//! it grant a token deleted on another node seconds before.
 
 use mysql::{Opts, Pool};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long a server that failed is passed over while another one may work.
@@ -26,7 +32,12 @@ pub(crate) struct Hosts {
 struct Host {
     opts: Opts,
     slot: Mutex<Option<Slot>>,
+    /// When it last failed, cleared when it works again (the failover order).
     failed_at: Mutex<Option<Instant>>,
+    /// When it last failed, never cleared (the grants it is trusted with).
+    troubled_at: Mutex<Option<Instant>>,
+    /// Whether it is a Galera node (`@@GLOBAL.wsrep_on`), once asked.
+    galera: OnceLock<bool>,
 }
 
 /// A pool and the fork generation of the process that made it.
@@ -45,6 +56,8 @@ impl Hosts {
                     opts,
                     slot: Mutex::new(None),
                     failed_at: Mutex::new(None),
+                    troubled_at: Mutex::new(None),
+                    galera: OnceLock::new(),
                 })
                 .collect(),
             current: AtomicUsize::new(0),
@@ -104,11 +117,31 @@ impl Hosts {
     /// Server `i` is in trouble: passed over for a while, and the next one becomes current (if
     /// `i` still is).
     pub(crate) fn failed(&self, i: usize) {
-        *lock(&self.hosts[i].failed_at) = Some(Instant::now());
+        let now = Instant::now();
+        *lock(&self.hosts[i].failed_at) = Some(now);
+        *lock(&self.hosts[i].troubled_at) = Some(now);
         let next = (i + 1) % self.hosts.len().max(1);
         let _ = self
             .current
             .compare_exchange(i, next, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// True while server `i` is not trusted to grant: it failed less than
+    /// [`RETRY_FAILED_AFTER`] ago and is a Galera node (`galera` is asked, once per server,
+    /// only then; `None` from it: not known, so not trusted).
+    pub(crate) fn distrusted(&self, i: usize, galera: impl FnOnce() -> Option<bool>) -> bool {
+        let host = &self.hosts[i];
+        let recent = lock(&host.troubled_at).is_some_and(|at| at.elapsed() < RETRY_FAILED_AFTER);
+        if !recent {
+            return false;
+        }
+        if let Some(&known) = host.galera.get() {
+            return known;
+        }
+        match galera() {
+            Some(known) => *host.galera.get_or_init(|| known),
+            None => true,
+        }
     }
 
     /// Forgets every pool (after a panic inside the mysql crate): the next use makes new ones.
@@ -184,5 +217,32 @@ mod tests {
         let one = hosts(1);
         one.failed(0);
         assert_eq!(one.order(), vec![0], "a single server is always tried");
+    }
+
+    #[test]
+    fn a_galera_node_that_failed_is_distrusted_even_after_it_works_again() {
+        let h = hosts(2);
+        let asked = std::cell::Cell::new(0);
+        let galera = |answer: Option<bool>| {
+            let asked = &asked;
+            move || {
+                asked.set(asked.get() + 1);
+                answer
+            }
+        };
+        assert!(!h.distrusted(0, galera(Some(true))), "never failed");
+        assert_eq!(asked.get(), 0, "not asked while it never failed");
+        h.failed(0);
+        h.worked(0);
+        assert!(!h.distrusted(1, galera(Some(true))), "the other server");
+        assert!(h.distrusted(0, galera(None)), "not known: not trusted");
+        assert!(h.distrusted(0, galera(Some(true))), "a Galera node");
+        assert!(
+            h.distrusted(0, galera(Some(false))),
+            "known now: not asked again"
+        );
+        assert_eq!(asked.get(), 2);
+        h.failed(1);
+        assert!(!h.distrusted(1, galera(Some(false))), "not a Galera node");
     }
 }

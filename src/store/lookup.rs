@@ -21,6 +21,7 @@
 //! does not decode), is a denial: fail closed, never a grant, never a panic.
 
 use super::handle::Store;
+use super::hosts::RETRY_FAILED_AFTER;
 use super::model::Grant;
 use super::pool::{Conn, Retry};
 use super::sql::{self, StoredRow};
@@ -205,6 +206,16 @@ impl Store {
             let data = row.data().flatten();
             let data = data.as_deref().map(str::as_bytes);
             request::allow_method(row.id().unwrap_or_default(), method, ask.entry, data)?;
+        }
+        if !conn.may_grant() {
+            return Err(db_denial(format!(
+                "token {}: the server failed less than {} s ago and is a Galera node (or may \
+                 be): a node that stalled may answer from before its eviction, so it grants \
+                 nothing for a while",
+                row.id().unwrap_or_default(),
+                RETRY_FAILED_AFTER.as_secs()
+            ))
+            .into());
         }
         let mut grant = grant_of(row)?;
         grant.hits_left = consume(conn, row, ask.deadline)?;

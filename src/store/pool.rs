@@ -343,6 +343,26 @@ impl Conn<'_> {
         }
     }
 
+    /// False when the server this guard's connection is on is not trusted to grant: a Galera
+    /// node that failed (broke, timed out) a short while ago ([`Hosts::distrusted`]). Asks the
+    /// server whether it is one (`@@GLOBAL.wsrep_on`) once, and only in that case.
+    pub(crate) fn may_grant(&mut self) -> bool {
+        let Some(server) = self.inner.as_ref().map(|(server, _)| *server) else {
+            return true;
+        };
+        let connector = self.connector;
+        !connector.hosts.distrusted(server, || {
+            match self.run(Retry::Never, |c| {
+                c.query_first::<i64, _>("SELECT @@GLOBAL.wsrep_on")
+            }) {
+                Ok(on) => Some(on.is_some_and(|on| on != 0)),
+                // ER_UNKNOWN_SYSTEM_VARIABLE: a server without wsrep (MySQL).
+                Err(e) if e.code() == Some(1193) => Some(false),
+                Err(_) => None,
+            }
+        })
+    }
+
     /// The read timeout the next statement's socket gets: how long the client waits for its
     /// answer at most (what is left of the deadline, rounded down; the I/O timeout without one).
     pub(crate) fn statement_timeout(&self) -> Duration {
