@@ -139,6 +139,15 @@ test("createToken from Tiki's admin form mints from the typed URL; any other cal
         $_POST = ['entry' => ['x']];
         $token = $lib->createToken('/tiki/tiki-index.php', ['page' => 'B'], ['Registered']);
         assert($lib->getToken($token)['parameters'] === '{"page":"B"}');
+        // A SEF URL typed in the form (the form passes its path as the entry): bound to what
+        // Tiki's router serves there, as includeToken binds it.
+        $sef = new AuthTokens($dsn, ['maxHits' => 10, 'tikiRoot' => '/tiki/']);
+        $_POST = ['entry' => 'http://site.example/tiki/My+Page', 'action' => 'add'];
+        $token = $sef->createToken('/tiki/My+Page', [], ['Registered']);
+        $row = $sef->getToken($token);
+        assert($row['entry'] === '/tiki/tiki-index.php' && $row['parameters'] === '{"page":"My Page"}', json_encode($row));
+        assert($sef->getGroups($token, '/tiki/tiki-index.php', ['page' => 'My Page']) === ['Registered']);
+        assert($sef->getGroups($token, '/tiki/tiki-index.php', ['page' => 'Other']) === null && $sef->lastDenial === 'params_mismatch', $sef->lastDenial);
         // A typed URL the store cannot use is a clear error, no row.
         $_POST = ['entry' => 'tiki-index.php?page=B'];
         $rows = (int) sql_one($dsn, 'SELECT COUNT(*) FROM tiki_auth_tokens');
@@ -226,14 +235,21 @@ test('HTTP: 16 concurrent requests against an "add 5 hits" edit grant exactly 8 
     $lib = new AuthTokens($dsn, ['maxHits' => 100]);
     [$proc, $port] = start_server($dsn);
     try {
+        // Most workers make their first purge now, not in the race below.
+        [, , $warm] = mint($lib, '/tiki-index.php?page=Warm', 100);
+        statuses(send_all($port, array_fill(0, 32, $warm)));
         [$id, $token, $url] = mint($lib, '/tiki-index.php?page=Race', 8);
         $round1 = send_all($port, array_fill(0, 16, $url));
         $edit = $lib->editToken($id, ['addHits' => 5]);
         $first = grants(statuses($round1));
         $second = grants(statuses(send_all($port, array_fill(0, 16, $url))));
-        echo "  16 concurrent requests, add 5 while they ran: $first granted; then $second of 16 more; total " . ($first + $second) . " (hits 8 + 5)\n";
-        assert($edit['reissued'] === false && $edit['token'] === $token);
-        assert($first + $second === 13, "granted $first + $second");
+        // The edit races the requests: it lands before the 8th grant, or after it (a used-up
+        // token, revived by the add), or after a worker's first purge deleted the used-up row
+        // (each php -S worker purges on its first request): then there is nothing to edit.
+        $added = $edit === null ? 0 : 5;
+        echo "  16 concurrent requests, add 5 while they ran: $first granted; then $second of 16 more; total " . ($first + $second) . ' (hits 8 + ' . ($edit === null ? '0: the used-up row was purged first' : '5') . ")\n";
+        assert($edit === null || ($edit['reissued'] === false && $edit['token'] === $token), json_encode($edit));
+        assert($first + $second === 8 + $added, "granted $first + $second");
         // Used up: gone at the token gate's next purge (as in Tiki), or still there with 0 hits.
         assert(in_array(sql_one($dsn, "SELECT hits FROM tiki_auth_tokens WHERE tokenId = $id"), [null, '0'], true));
     } finally {
