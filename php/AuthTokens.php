@@ -548,13 +548,32 @@ class AuthTokens
                 throw new \RuntimeException("AuthTokens: \${$name} is missing from the site's db/local.php");
             }
         }
-        $host = $vars['host_tiki'];
+        // Tiki's PDO connector builds "mysql:host=$host_tiki;dbname=…", or "unix_socket=$socket_tiki;…"
+        // when $socket_tiki is set, so a site may give PDO's own keys after a semicolon
+        // ("db;port=3307", "localhost;unix_socket=/run/mysqld/mysqld.sock"), and $socket_tiki wins.
+        $pdoKeys = explode(';', $vars['host_tiki']);
+        $host = array_shift($pdoKeys);
         $port = '';
-        $socket = isset($vars['socket_tiki']) && is_string($vars['socket_tiki']) ? $vars['socket_tiki'] : '';
-        if (preg_match('/^(.*):(\d+)$/', $host, $m)) {
+        $socket = '';
+        if (preg_match('/^\[([^\]]*)\](?::(\d+))?$/D', $host, $m)) {
+            // "[::1]" or "[::1]:3307"
+            [$host, $port] = [$m[1], isset($m[2]) ? $m[2] : ''];
+        } elseif (substr_count($host, ':') >= 2 && strpos($host, '/') === false) {
+            // a bare IPv6 address ("::1", "fe80::1"): no port in it
+        } elseif (preg_match('/^(.*):(\d+)$/', $host, $m)) {
             [$host, $port] = [$m[1], $m[2]];
         } elseif (preg_match('/^(.*):(\/.+)$/', $host, $m)) {
             [$host, $socket] = [$m[1], $m[2]];
+        }
+        foreach ($pdoKeys as $pair) {
+            if (preg_match('/^port=(\d+)$/D', $pair, $m)) {
+                $port = $m[1];
+            } elseif (strncmp($pair, 'unix_socket=', 12) === 0 && strlen($pair) > 12) {
+                $socket = substr($pair, 12);
+            }
+        }
+        if (isset($vars['socket_tiki']) && is_string($vars['socket_tiki']) && $vars['socket_tiki'] !== '') {
+            $socket = $vars['socket_tiki'];
         }
         if ($host === '') {
             $host = 'localhost';

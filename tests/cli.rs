@@ -387,6 +387,9 @@ fn a_tiki_sites_local_php_gives_the_dsn_auth_tokens_php_builds() {
         "<?php\n$host_tiki='localhost:/run/mysqld/mysqld.sock';\n$user_tiki='ti ki';\n$dbs_tiki='a/b';\necho 'noise';\n",
         "<?php\n$host_tiki='';\n$user_tiki='u';\n$dbs_tiki='d';\n$socket_tiki='/tmp/my sql.sock';\n",
         "<?php\n$host_tiki='::1';\n$user_tiki='u';\n$dbs_tiki='d';\n$pass_tiki=12345;\n",
+        "<?php\n$host_tiki='[fe80::1]:3307';\n$user_tiki='u';\n$dbs_tiki='d';\n",
+        "<?php\n$host_tiki='db.example;port=3308';\n$user_tiki='u';\n$dbs_tiki='d';\n",
+        "<?php\n$host_tiki='localhost;unix_socket=/run/a.sock';\n$socket_tiki='/run/b.sock';\n$user_tiki='u';\n$dbs_tiki='d';\n",
         "<?php\n$host_tiki='127.0.0.1';\n$user_tiki='tiki';\n$pass_tiki='S3cret p@ss/word?';\n$dbs_tiki='tiki';\n",
     ];
     for site in sites {
@@ -419,12 +422,18 @@ fn a_tiki_sites_local_php_gives_the_dsn_auth_tokens_php_builds() {
         .next()
         .unwrap()
         .to_string();
-    let root = tiki_root(&format!(
-        "<?php\n$host_tiki='127.0.0.1:{port}';\n$user_tiki='{user}';\n$pass_tiki='{pass}';\n$dbs_tiki='{db}';\n"
-    ));
-    let run = tt(&["--tiki", root.to_str().unwrap(), "list", "--json"], &[]);
-    ok(&run);
-    assert_eq!(run.json()["count"], 0);
+    // Both spellings of a port: `host:port`, and PDO's `host;port=` that Tiki's connector takes.
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("127.0.0.1;port={port}"),
+    ] {
+        let root = tiki_root(&format!(
+            "<?php\n$host_tiki='{host}';\n$user_tiki='{user}';\n$pass_tiki='{pass}';\n$dbs_tiki='{db}';\n"
+        ));
+        let run = tt(&["--tiki", root.to_str().unwrap(), "list", "--json"], &[]);
+        ok(&run);
+        assert_eq!(run.json()["count"], 0);
+    }
     // Not a Tiki root, a missing variable, a file PHP cannot parse: exit 3, no password.
     let not_tiki = tt(&["--tiki", "/nonexistent", "list"], &[]);
     assert_eq!(not_tiki.code, 3, "{not_tiki:?}");

@@ -248,8 +248,11 @@ impl LocalVars {
 }
 
 /// `AuthTokens::dsnFromLocalPhp()` of `php/AuthTokens.php`, ported: `$host_tiki` may carry
-/// `:port` or `:/socket`; an empty host is `localhost`; an IPv6 host goes in brackets; user,
-/// password, database and socket are `rawurlencode`d.
+/// PDO's keys after a semicolon (`db;port=3307`, `localhost;unix_socket=/run/…`: Tiki's PDO
+/// connector puts it into `mysql:host=$host_tiki;…`), `[v6]:port`, a bare IPv6 address, `:port`
+/// or `:/socket`; `$socket_tiki` wins over any socket in the host, as in Tiki; an empty host is
+/// `localhost`; an IPv6 host goes in brackets; user, password, database and socket are
+/// `rawurlencode`d.
 ///
 /// # Errors
 /// The message PHP throws when `$host_tiki`, `$user_tiki` or `$dbs_tiki` is missing.
@@ -259,15 +262,35 @@ pub fn dsn_from_local(v: &LocalVars) -> Result<String, String> {
             .clone()
             .ok_or_else(|| format!("${name} is missing from the site's db/local.php"))
     };
-    let mut host = need(&v.host, "host_tiki")?;
+    let host_tiki = need(&v.host, "host_tiki")?;
     let user = need(&v.user, "user_tiki")?;
     let dbs = need(&v.dbs, "dbs_tiki")?;
+    let mut pdo_keys = host_tiki.split(|&b| b == b';');
+    let mut host = pdo_keys.next().unwrap_or_default().to_vec();
     let mut port = Vec::new();
-    let mut socket = v.socket.clone().unwrap_or_default();
-    if let Some((h, p)) = split_port(&host) {
+    let mut socket = Vec::new();
+    if let Some((h, p)) = split_bracketed(&host) {
+        (host, port) = (h, p);
+    } else if is_bare_ipv6(&host) {
+        // no port in it
+    } else if let Some((h, p)) = split_port(&host) {
         (host, port) = (h, p);
     } else if let Some((h, s)) = split_socket(&host) {
         (host, socket) = (h, s);
+    }
+    for pair in pdo_keys {
+        if let Some(p) = pair.strip_prefix(b"port=") {
+            if !p.is_empty() && p.iter().all(u8::is_ascii_digit) {
+                port = p.to_vec();
+            }
+        } else if let Some(s) = pair.strip_prefix(b"unix_socket=")
+            && !s.is_empty()
+        {
+            socket = s.to_vec();
+        }
+    }
+    if let Some(s) = v.socket.as_ref().filter(|s| !s.is_empty()) {
+        socket = s.clone();
     }
     if host.is_empty() {
         host = b"localhost".to_vec();
@@ -303,6 +326,24 @@ pub fn dsn_from_local(v: &LocalVars) -> Result<String, String> {
 fn single_line(s: &[u8]) -> Option<&[u8]> {
     let body = s.strip_suffix(b"\n").unwrap_or(s);
     (!body.contains(&b'\n')).then_some(body)
+}
+
+/// PHP's `preg_match('/^\[([^\]]*)\](?::(\d+))?$/D', $host)`: `[v6]` or `[v6]:port`.
+fn split_bracketed(host: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let inner_end = host.iter().position(|&b| b == b']')?;
+    let inner = host.strip_prefix(b"[")?.get(..inner_end - 1)?;
+    match &host[inner_end + 1..] {
+        [] => Some((inner.to_vec(), Vec::new())),
+        [b':', port @ ..] if !port.is_empty() && port.iter().all(u8::is_ascii_digit) => {
+            Some((inner.to_vec(), port.to_vec()))
+        }
+        _ => None,
+    }
+}
+
+/// Two colons or more and no `/`: a bare IPv6 address (`::1`, `fe80::1`), never `host:port`.
+fn is_bare_ipv6(host: &[u8]) -> bool {
+    host.iter().filter(|&&b| b == b':').count() >= 2 && !host.contains(&b'/')
 }
 
 /// PHP's `preg_match('/^(.*):(\d+)$/', $host)`: the greedy `.*` takes the last colon.
@@ -353,6 +394,17 @@ mod tests {
     #[test]
     fn hosts_ports_and_sockets_split_as_preg_match_does() {
         assert_eq!(
+            split_bracketed(b"[::1]:3307"),
+            Some((b"::1".to_vec(), b"3307".to_vec()))
+        );
+        assert_eq!(split_bracketed(b"[::1]"), Some((b"::1".to_vec(), vec![])));
+        assert_eq!(split_bracketed(b"[]"), Some((vec![], vec![])));
+        assert_eq!(split_bracketed(b"[::1]:"), None);
+        assert_eq!(split_bracketed(b"[::1]\n"), None);
+        assert_eq!(split_bracketed(b"x[::1]"), None);
+        assert_eq!(split_bracketed(b"]"), None);
+        assert!(is_bare_ipv6(b"fe80::1") && !is_bare_ipv6(b"db:3307") && !is_bare_ipv6(b"a::/s"));
+        assert_eq!(
             split_port(b"db:3307"),
             Some((b"db".to_vec(), b"3307".to_vec()))
         );
@@ -386,12 +438,37 @@ mod tests {
             "mysql://tiki%20user:p%40ss%20word@localhost/tiki%2Fdb"
         );
         assert_eq!(
-            // PHP splits `::1` as host `:` and port `1` (a quirk kept: the same DSN as PHP).
             dsn(&vars("::1", Some("/s k"), None)),
-            "mysql://tiki%20user@[:]:1/tiki%2Fdb?socket=%2Fs%20k"
+            "mysql://tiki%20user@[::1]/tiki%2Fdb?socket=%2Fs%20k"
         );
         assert_eq!(
-            dsn(&vars("localhost:/x.sock", Some("/ignored"), Some(""))),
+            dsn(&vars("[fe80::1]:3307", None, None)),
+            "mysql://tiki%20user@[fe80::1]:3307/tiki%2Fdb"
+        );
+        assert_eq!(
+            dsn(&vars("[::1]x", None, None)),
+            "mysql://tiki%20user@[[::1]x]/tiki%2Fdb",
+            "not a bracketed address: kept whole, as PHP does"
+        );
+        assert_eq!(
+            dsn(&vars("db.example;port=3308", None, None)),
+            "mysql://tiki%20user@db.example:3308/tiki%2Fdb"
+        );
+        assert_eq!(
+            dsn(&vars(
+                "localhost;unix_socket=/run/m.sock;port=x",
+                None,
+                None
+            )),
+            "mysql://tiki%20user@localhost/tiki%2Fdb?socket=%2Frun%2Fm.sock"
+        );
+        assert_eq!(
+            // Tiki connects through $socket_tiki whatever the host says.
+            dsn(&vars("localhost:/x.sock", Some("/tiki.sock"), Some(""))),
+            "mysql://tiki%20user@localhost/tiki%2Fdb?socket=%2Ftiki.sock"
+        );
+        assert_eq!(
+            dsn(&vars("localhost:/x.sock", Some(""), None)),
             "mysql://tiki%20user@localhost/tiki%2Fdb?socket=%2Fx.sock"
         );
         let missing = dsn_from_local(&LocalVars {
