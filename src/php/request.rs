@@ -5,13 +5,28 @@
 //! query string as the SAPI gave them (`SG(request_info)`), the arrays PHP built at request
 //! start-up (`PG(http_globals)`), and the effective settings (`PG(request_order)` — where unset
 //! and empty differ, which `ini_get` cannot tell — `PG(variables_order)`,
-//! `PG(max_input_vars)`, `PG(arg_separator).input`). No decision is made here.
+//! `PG(max_input_vars)`, and `arg_separator.input` through the INI API: its field in PHP's
+//! globals changed type in PHP 8.4). No decision is made here.
 
 use super::convert::bytes_of;
 use crate::request::{RequestFacts, cookies_reach_request, sapi_serves_http};
 use ext_php_rs::types::ZendHashTable;
 use ext_php_rs::zend::{ProcessGlobals, SapiGlobals, SapiModule};
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, c_char, c_int};
+
+unsafe extern "C" {
+    /// PHP's `INI_STR(name)` (`Zend/zend_ini.h`, the same signature in PHP 8.0 to 8.4): the
+    /// setting's current value as a C string, null when there is no such setting.
+    fn zend_ini_string_ex(
+        name: *const c_char,
+        name_length: usize,
+        orig: c_int,
+        exists: *mut bool,
+    ) -> *mut c_char;
+}
+
+/// The INI setting PHP splits a query string on (`PG(arg_separator).input` holds the same).
+const ARG_SEPARATOR_INPUT: &CStr = c"arg_separator.input";
 
 /// The facts of the current request; `None` on the command line, which serves no request.
 pub fn current() -> Option<RequestFacts> {
@@ -31,12 +46,17 @@ pub fn current() -> Option<RequestFacts> {
     };
     let globals = ProcessGlobals::get();
     // SAFETY: PHP's INI handlers keep these null or pointing to C strings for the life of the
-    // request (PHP 8.2's `arg_separators` holds `char *`).
+    // request; `zend_ini_string_ex` only reads the INI table and returns null or the value.
     let (request_order, variables_order, arg_separators) = unsafe {
         (
             c_bytes(globals.request_order),
             c_bytes(globals.variables_order).unwrap_or_default(),
-            c_bytes(globals.arg_separator.input),
+            c_bytes(zend_ini_string_ex(
+                ARG_SEPARATOR_INPUT.as_ptr(),
+                ARG_SEPARATOR_INPUT.count_bytes(),
+                0,
+                std::ptr::null_mut(),
+            )),
         )
     };
     Some(RequestFacts {
