@@ -55,6 +55,7 @@ fn tt(args: &[&str], env: &[(&str, &str)]) -> Run {
     cmd.args(args)
         .env_remove("TIKI_TOKENS_DSN")
         .env_remove("TIKI_TOKENS_PHP")
+        .env_remove("TIKI_VIRTUAL")
         .env("PHP_INI_SCAN_DIR", &empty)
         .env("TIKI_TOKENS_PHP_CONF", &empty);
     for (k, v) in env {
@@ -434,6 +435,50 @@ fn a_tiki_sites_local_php_gives_the_dsn_auth_tokens_php_builds() {
         ok(&run);
         assert_eq!(run.json()["count"], 0);
     }
+    // A MultiTiki: the main site's database is unreachable, the virtual site `other`'s is ours.
+    let multi = tiki_root("<?php\n$host_tiki='127.0.0.1:1';\n$user_tiki='u';\n$dbs_tiki='d';\n");
+    std::fs::create_dir_all(multi.join("db/other")).unwrap();
+    std::fs::write(
+        multi.join("db/other/local.php"),
+        format!(
+            "<?php\n$host_tiki='127.0.0.1;port={port}';\n$user_tiki='{user}';\n$pass_tiki='{pass}';\n$dbs_tiki='{db}';\n"
+        ),
+    )
+    .unwrap();
+    let multi = multi.to_str().unwrap();
+    for (args, env) in [
+        (vec!["--tiki", multi, "--site", "other"], vec![]),
+        (vec!["--tiki", multi], vec![("TIKI_VIRTUAL", "other")]),
+        (
+            vec!["--tiki", multi, "--site", "other"],
+            vec![("TIKI_VIRTUAL", "missing")],
+        ),
+    ] {
+        let list = tt(&[&args[..], &["list", "--json"]].concat(), &env);
+        ok(&list);
+        assert_eq!(list.json()["count"], 0, "{args:?} {env:?}");
+        let config = tt(&[&args[..], &["config", "--json"]].concat(), &env);
+        ok(&config);
+        assert!(
+            config.json()["from"]
+                .as_str()
+                .unwrap()
+                .ends_with("db/other/local.php"),
+            "{config:?}"
+        );
+    }
+    // No such site: refused, not the main site's database instead; a path is no site name.
+    for (site, message) in [
+        ("missing", "has no site \"missing\""),
+        ("../db", "is not a site name"),
+        ("..", "is not a site name"),
+    ] {
+        let run = tt(&["--tiki", multi, "--site", site, "list"], &[]);
+        assert_eq!(run.code, 3, "{run:?}");
+        assert!(run.stderr.contains(message), "{run:?}");
+    }
+    let run = tt(&["--site", "other", "list"], &[]);
+    assert_eq!(run.code, 2, "--site needs --tiki: {run:?}");
     // Not a Tiki root, a missing variable, a file PHP cannot parse: exit 3, no password.
     let not_tiki = tt(&["--tiki", "/nonexistent", "list"], &[]);
     assert_eq!(not_tiki.code, 3, "{not_tiki:?}");

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 /// The admin command of tiki-tokens: Tiki's token access (TOKEN=… in a URL) on the table
 /// tiki_auth_tokens, from the shell.
 ///
-/// The database: --dsn, or --tiki DIR (its db/local.php); else the environment variable
+/// The database: --dsn, or --tiki DIR (its db/local.php, or db/NAME/local.php with --site NAME);
+/// else the environment variable
 /// TIKI_TOKENS_DSN; else PHP's INI setting tiki_tokens.dsn, as `php` reads it (TIKI_TOKENS_PHP
 /// names another PHP binary). Passwords and the signing secret are never printed.
 #[derive(Debug, Parser)]
@@ -35,6 +36,16 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     pub tiki: Option<PathBuf>,
+    /// With --tiki, a virtual site of a MultiTiki: the database of its db/NAME/local.php (as
+    /// Tiki's `console.php --site=NAME`; default: the environment variable TIKI_VIRTUAL)
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        requires = "tiki",
+        help_heading = "Global options"
+    )]
+    pub site: Option<String>,
     /// Print JSON on stdout (errors too), for scripts
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,

@@ -28,7 +28,7 @@ pub struct Ctx {
 impl Ctx {
     /// The store on the database `cli` names; `adjust` may change the configuration (caps).
     pub fn open(cli: &Cli, adjust: impl FnOnce(&mut StoreConfig)) -> Result<Self, Failure> {
-        let found = config::discover(cli.dsn.as_deref(), cli.tiki.as_deref())?;
+        let found = config::discover(cli.dsn.as_deref(), cli.tiki.as_deref(), cli.site.as_deref())?;
         let mut store_config = StoreConfig::new(found.dsn.clone());
         adjust(&mut store_config);
         let store = Store::new(store_config).map_err(|e| fail(e, &found))?;
@@ -412,7 +412,7 @@ pub fn rotate_secret(cli: &Cli, keep_tokens: bool) -> Result<Exit, Failure> {
 
 /// `config`: the database that would be used and where it comes from; connects to nothing.
 pub fn show_config(cli: &Cli) -> Result<Exit, Failure> {
-    let found = config::discover(cli.dsn.as_deref(), cli.tiki.as_deref())?;
+    let found = config::discover(cli.dsn.as_deref(), cli.tiki.as_deref(), cli.site.as_deref())?;
     if cli.json {
         print_json(&json!({
             "dsn": found.shown(),

@@ -1,6 +1,6 @@
-//! Where the database is: `--dsn`, or `--tiki DIR` (the site's `db/local.php`, read by PHP and
-//! turned into a DSN exactly as `php/AuthTokens.php`'s `dsnFromLocalPhp()` does); else the
-//! environment variable `TIKI_TOKENS_DSN`; else PHP's INI setting `tiki_tokens.dsn` as the
+//! Where the database is: `--dsn`, or `--tiki DIR` (the site's `db/local.php`, or
+//! `db/NAME/local.php` for `--site NAME` or `TIKI_VIRTUAL`, read by PHP and turned into a DSN
+//! exactly as `php/AuthTokens.php`'s `dsnFromLocalPhp()` does); else the environment variable `TIKI_TOKENS_DSN`; else PHP's INI setting `tiki_tokens.dsn` as the
 //! system's `php` reads it. A DSN is only ever shown through the store's redactor.
 
 use super::exit::{Exit, Failure};
@@ -10,6 +10,9 @@ use tiki_tokens::store::redact;
 
 /// The environment variable that names the database.
 pub const DSN_ENV: &str = "TIKI_TOKENS_DSN";
+/// The environment variable Tiki reads for the virtual site of a MultiTiki (`console.php
+/// --site=NAME` sets it), used with `--tiki` when `--site` is not given.
+pub const VIRTUAL_ENV: &str = "TIKI_VIRTUAL";
 /// The environment variable that names the PHP binary to ask (default `php`).
 pub const PHP_ENV: &str = "TIKI_TOKENS_PHP";
 
@@ -75,8 +78,13 @@ impl Found {
 /// Finds the database (see the module docs).
 ///
 /// # Errors
-/// [`Exit::Config`] when nothing names a database, or `--tiki` names no readable Tiki root.
-pub fn discover(dsn: Option<&str>, tiki: Option<&Path>) -> Result<Found, Failure> {
+/// [`Exit::Config`] when nothing names a database, `--tiki` names no readable Tiki root, or
+/// the site of `--site` (else `TIKI_VIRTUAL`) has no `db/NAME/local.php` there.
+pub fn discover(
+    dsn: Option<&str>,
+    tiki: Option<&Path>,
+    site: Option<&str>,
+) -> Result<Found, Failure> {
     if let Some(dsn) = dsn {
         return Ok(Found {
             dsn: dsn.to_string(),
@@ -84,7 +92,11 @@ pub fn discover(dsn: Option<&str>, tiki: Option<&Path>) -> Result<Found, Failure
         });
     }
     if let Some(root) = tiki {
-        return from_local_php(root);
+        let virtual_site = site
+            .map(str::to_string)
+            .or_else(|| std::env::var(VIRTUAL_ENV).ok())
+            .filter(|name| !name.is_empty());
+        return from_local_php(&local_php_file(root, virtual_site.as_deref())?);
     }
     if let Ok(dsn) = std::env::var(DSN_ENV)
         && !dsn.is_empty()
@@ -169,19 +181,42 @@ foreach (['host_tiki', 'user_tiki', 'dbs_tiki', 'socket_tiki', 'pass_tiki'] as $
 }
 "#;
 
-/// The DSN of the Tiki site at `root`.
-fn from_local_php(root: &Path) -> Result<Found, Failure> {
-    let file = root.join("db").join("local.php");
-    if !file.is_file() {
-        return Err(Failure::new(
-            Exit::Config,
-            format!(
-                "{} is not a Tiki root: {} does not exist",
-                root.display(),
-                file.display()
-            ),
-        ));
+/// The `local.php` of the Tiki site at `root`: `db/local.php`, or `db/NAME/local.php` for the
+/// virtual site `NAME` of a MultiTiki. Where Tiki falls back to the main site when a virtual
+/// site has no file, this refuses: a purge or a revocation must not reach another site's tokens.
+fn local_php_file(root: &Path, site: Option<&str>) -> Result<PathBuf, Failure> {
+    let config = |message: String| Failure::new(Exit::Config, message);
+    let file = match site {
+        None => root.join("db").join("local.php"),
+        Some(name) if name == "." || name == ".." || name.contains(['/', '\\', '\0']) => {
+            return Err(config(format!(
+                "the site {name:?} (from --site, else {VIRTUAL_ENV}) is not a site name: the name of a \
+                 directory under db/ is expected"
+            )));
+        }
+        Some(name) => root.join("db").join(name).join("local.php"),
+    };
+    if file.is_file() {
+        return Ok(file);
     }
+    Err(config(match site {
+        None => format!(
+            "{} is not a Tiki root: {} does not exist",
+            root.display(),
+            file.display()
+        ),
+        Some(name) => format!(
+            "the Tiki root {} has no site {name:?}: {} does not exist (the site comes from \
+             --site, else {VIRTUAL_ENV})",
+            root.display(),
+            file.display()
+        ),
+    }))
+}
+
+/// The DSN of the Tiki site whose `local.php` is `file`.
+fn from_local_php(file: &Path) -> Result<Found, Failure> {
+    let file = file.to_path_buf();
     let path = file.to_string_lossy().into_owned();
     // -n: no INI files, so no extension loads while reading the site's settings.
     let out = run_php(&[

@@ -19,7 +19,7 @@ pub fn run(cli: &Cli, strict: bool) -> Result<Exit, Failure> {
     let mut exit = None;
     let mut found_json = Value::Null;
     let mut diagnosis = None;
-    match config::discover(cli.dsn.as_deref(), cli.tiki.as_deref()) {
+    match config::discover(cli.dsn.as_deref(), cli.tiki.as_deref(), cli.site.as_deref()) {
         Ok(found) => {
             found_json = json!({ "dsn": found.shown(), "source": found.source.kind() });
             findings.push(finding(
