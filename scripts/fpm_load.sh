@@ -19,7 +19,7 @@
 #   PURGE_INTERVAL [10]    the purge interval of the mixed run (seconds)
 #   RSS_GROWTH_MAX_KB [16384]  allowed RSS growth of a worker after the warm-up
 #   NGINX_WORKERS [1]      nginx worker processes
-#   POOL_MAX [8]           connections a pool keeps at most: the store's default (README, "The
+#   POOL_MAX [DEFAULT_POOL_MAX of src/store/dsn.rs, 8]  connections a pool keeps at most (README, "The
 #                          pool": at most 8 per process); the bound of one check
 #   EXT_SO                 a built extension to use instead of building one
 set -euo pipefail
@@ -41,7 +41,9 @@ ENGINE="${ENGINE:-MyISAM}"
 PURGE_INTERVAL="${PURGE_INTERVAL:-10}"
 RSS_GROWTH_MAX_KB="${RSS_GROWTH_MAX_KB:-16384}"
 NGINX_WORKERS="${NGINX_WORKERS:-1}"
-POOL_MAX="${POOL_MAX:-8}"
+# The store's own default, read from its source rather than copied here.
+POOL_MAX="${POOL_MAX:-$(sed -n 's/^const DEFAULT_POOL_MAX: usize = \([0-9]*\);.*/\1/p' src/store/dsn.rs)}"
+[ -n "$POOL_MAX" ] || { echo "fpm_load: DEFAULT_POOL_MAX not found in src/store/dsn.rs" >&2; exit 2; }
 EXT_SO="${EXT_SO:-}"
 case "$ENGINE" in MyISAM|InnoDB) ;; *) echo "ENGINE must be MyISAM or InnoDB" >&2; exit 2 ;; esac
 
