@@ -394,6 +394,16 @@ fn report_kill(
         .map(|w| longest_gap(lookups, w, from, stop))
         .collect();
     let (gap_median, gap_max) = median_max(&mut survivor_gaps);
+    let survivors_denied: Vec<&Lookup> = lookups
+        .iter()
+        .filter(|l| l.node != killed && l.t0 > from && !l.granted())
+        .collect();
+    // Of those, refused by the distrust of a node that failed (src/store/lookup.rs).
+    let survivors_distrusted = survivors_denied
+        .iter()
+        .filter(|l| matches!(&l.outcome, Outcome::Denial(_, d) if d.contains("the server failed less than")))
+        .count();
+    let survivors_denied = denials_by_reason(survivors_denied);
     let after: Vec<&Lookup> = lookups
         .iter()
         .filter(|l| l.node == killed && l.t0 > killed_at)
@@ -418,12 +428,14 @@ fn report_kill(
     let (killed_gap_median, killed_gap_max) = median_max(&mut killed_gaps);
     eprintln!(
         "kill -9 of node {killed} ({what}): clients of the survivors: longest time without a \
-         grant per client from 1 s before the kill: median {gap_median:.0} ms, max {gap_max:.0} ms; \
+         grant per client from 1 s before the kill: median {gap_median:.0} ms, max {gap_max:.0} ms, \
+         their denials: {} ({survivors_distrusted} by the distrust of a node that failed); \
          clients of node {killed}: {} lookups after the kill, {after_killed_grants} granted, \
          denials: {}, first denial: {first_denial}, each in median {ms_median:.1} ms, \
          max {ms_max:.1} ms; their longest time without a grant from 1 s before the kill to the \
          end of the run ({:.0} ms after the kill): median {killed_gap_median:.0} ms, max \
          {killed_gap_max:.0} ms",
+        fmt_reasons(&survivors_denied),
         after.len(),
         fmt_reasons(&denials_by_reason(after.iter().copied())),
         (stop - killed_at) as f64 / 1000.0
