@@ -42,24 +42,9 @@ fn server_with_workers(backend: Backend) -> WebServer {
     server
 }
 
-/// The backends this machine can run; a missing one is skipped with its reason printed.
-fn backends() -> Vec<Backend> {
-    Backend::ALL
-        .into_iter()
-        .filter(|b| match b.missing() {
-            None => true,
-            Some(why) => {
-                println!("SKIPPED {}: {why}", b.name());
-                eprintln!("SKIPPED {}: {why}", b.name());
-                false
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn each_server_runs_php_with_the_extension_its_settings_and_environment() {
-    for backend in backends() {
+    for backend in Backend::runnable() {
         let server = server_with_workers(backend);
         std::fs::write(
             server.docroot().join("probe.php"),
@@ -83,7 +68,7 @@ fn each_server_runs_php_with_the_extension_its_settings_and_environment() {
 
 #[test]
 fn a_dropped_server_leaves_no_worker_behind() {
-    for backend in backends() {
+    for backend in Backend::runnable() {
         let server = server_with_workers(backend);
         let label = server.label().to_string();
         let pids = server.processes();
@@ -97,7 +82,7 @@ fn a_dropped_server_leaves_no_worker_behind() {
 
 #[test]
 fn a_panicking_test_leaves_no_worker_behind() {
-    for backend in backends() {
+    for backend in Backend::runnable() {
         let (tx, rx) = std::sync::mpsc::channel();
         let outcome = std::thread::spawn(move || {
             let server = server_with_workers(backend);

@@ -41,21 +41,6 @@ impl RequestOrder {
     }
 }
 
-/// The backends this machine can run; a missing one is skipped with its reason printed.
-fn backends() -> Vec<Backend> {
-    Backend::ALL
-        .into_iter()
-        .filter(|b| match b.missing() {
-            None => true,
-            Some(why) => {
-                println!("SKIPPED {}: {why}", b.name());
-                eprintln!("SKIPPED {}: {why}", b.name());
-                false
-            }
-        })
-        .collect()
-}
-
 /// A script that calls `Store::lookupRequest` itself with `$_GET['TOKEN']` (not Tiki's
 /// `$_REQUEST['TOKEN']`), and shows `$_REQUEST`.
 const PROBE_PHP: &str = r#"<?php
@@ -494,7 +479,7 @@ fn cases(gate: &Gate, m: &Minted, cookies: bool) -> Vec<(String, Vec<String>, St
 /// Runs every case on each web server with `order`; prints the table for the record.
 fn every_case(order: RequestOrder) {
     let mut failures = Vec::new();
-    for backend in backends() {
+    for backend in Backend::runnable() {
         let dsn = trunk_database(&format!("binding_{order:?}_{}", backend.name()));
         let gate = Gate::start(backend, &dsn, order, true, &[]);
         let store = store(&dsn);
@@ -600,7 +585,7 @@ fn every_bypass_denied_under_request_order_gp() {
 /// 8.2.36, measured), so Tiki's perms.php sees no TOKEN at all, and cookies reach nothing.
 #[test]
 fn request_order_set_empty_leaves_request_empty() {
-    for backend in backends() {
+    for backend in Backend::runnable() {
         let dsn = trunk_database(&format!("binding_empty_{}", backend.name()));
         let gate = Gate::start(backend, &dsn, RequestOrder::Empty, true, &[]);
         let label = gate.label();
@@ -626,7 +611,7 @@ fn request_order_set_empty_leaves_request_empty() {
 /// The gate tells a visitor nothing: no header, the one message; the reason is in the log.
 #[test]
 fn the_gate_tells_visitors_nothing() {
-    for backend in backends() {
+    for backend in Backend::runnable() {
         let dsn = trunk_database(&format!("binding_quiet_{}", backend.name()));
         let gate = Gate::start(backend, &dsn, RequestOrder::Unset, false, &[]);
         let label = gate.label();
@@ -669,7 +654,10 @@ fn the_gate_tells_visitors_nothing() {
 #[test]
 fn php_counts_query_variables_as_we_do() {
     let dsn = trunk_database("binding_vars");
-    for (backend, separators) in backends().into_iter().flat_map(|b| [(b, "&"), (b, "&;")]) {
+    for (backend, separators) in Backend::runnable()
+        .into_iter()
+        .flat_map(|b| [(b, "&"), (b, "&;")])
+    {
         let extra = [
             ("max_input_vars", "20"),
             ("arg_separator.input", separators),

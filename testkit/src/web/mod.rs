@@ -74,6 +74,27 @@ impl Backend {
             Backend::NginxFpm => nginx_fpm::missing(),
         }
     }
+
+    /// True when this backend can run here; otherwise prints `SKIPPED <label>: <why>` on stdout
+    /// and stderr (the test's output and the run's log both show it) and returns false.
+    pub fn runs_here(self, label: &str) -> bool {
+        match self.missing() {
+            None => true,
+            Some(why) => {
+                println!("SKIPPED {label}: {why}");
+                eprintln!("SKIPPED {label}: {why}");
+                false
+            }
+        }
+    }
+
+    /// Every backend that can run here; each other one is skipped with its reason printed.
+    pub fn runnable() -> Vec<Backend> {
+        Backend::ALL
+            .into_iter()
+            .filter(|b| b.runs_here(b.name()))
+            .collect()
+    }
 }
 
 /// `Some(why)` when `program` is not found on PATH (nor in /usr/sbin, /sbin).
