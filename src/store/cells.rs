@@ -60,3 +60,45 @@ impl Cells {
         }
     }
 }
+
+/// The cells of a row read by column name (case-insensitive), for statements whose columns are
+/// not ours to order: `SELECT *` of another table, `EXPLAIN` (its columns differ between MySQL
+/// and MariaDB versions). A missing column reads as `None`.
+pub(crate) struct NamedCells {
+    names: Vec<String>,
+    cells: Cells,
+}
+
+impl NamedCells {
+    /// Takes the row apart, keeping its column names.
+    pub(crate) fn new(row: mysql::Row) -> Self {
+        let names = row
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().to_ascii_lowercase())
+            .collect();
+        Self {
+            names,
+            cells: Cells::new(row),
+        }
+    }
+
+    fn at(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// [`Cells::int`] of the column `name`.
+    pub(crate) fn int(&self, name: &str) -> Option<i64> {
+        self.cells.int(self.at(name)?)
+    }
+
+    /// [`Cells::bytes`] of the column `name`.
+    pub(crate) fn bytes(&self, name: &str) -> Option<&[u8]> {
+        self.cells.bytes(self.at(name)?)
+    }
+
+    /// [`Cells::text`] of the column `name`.
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
+        self.cells.text(self.at(name)?)
+    }
+}

@@ -5,7 +5,7 @@
 //! rows. Decoders never panic (the mysql crate's typed getters do on an unexpected type, and a
 //! row of this table may hold anything): an unreadable cell reads as `None`.
 
-use super::cells::Cells;
+use super::cells::{Cells, NamedCells};
 use crate::token::{self, PayloadFields, Secret};
 use mysql::prelude::FromRow;
 use mysql::{FromRowError, Row};
@@ -579,19 +579,8 @@ pub(crate) struct CustomRouteRow {
 
 impl FromRow for CustomRouteRow {
     fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        let names: Vec<String> = row
-            .columns_ref()
-            .iter()
-            .map(|c| c.name_str().to_ascii_lowercase())
-            .collect();
-        let cells = Cells::new(row);
-        let cell = |name: &str| {
-            names
-                .iter()
-                .position(|n| n == name)
-                .and_then(|i| cells.bytes(i))
-                .map(<[u8]>::to_vec)
-        };
+        let cells = NamedCells::new(row);
+        let cell = |name: &str| cells.bytes(name).map(<[u8]>::to_vec);
         Ok(Self {
             kind: cell("type"),
             from: cell("from"),
@@ -656,22 +645,13 @@ pub(crate) struct PlanRow {
 
 impl FromRow for PlanRow {
     fn from_row_opt(row: Row) -> Result<Self, FromRowError> {
-        let names: Vec<String> = row
-            .columns_ref()
-            .iter()
-            .map(|c| c.name_str().to_ascii_lowercase())
-            .collect();
-        let cells = Cells::new(row);
-        let at = |name: &str| names.iter().position(|n| n == name);
-        let text = |name: &str| at(name).and_then(|i| cells.text(i));
+        let cells = NamedCells::new(row);
         Ok(Self {
-            table: text("table"),
-            access: text("type"),
-            key: text("key"),
-            rows: at("rows")
-                .and_then(|i| cells.int(i))
-                .and_then(|n| u64::try_from(n).ok()),
-            extra: text("extra"),
+            table: cells.text("table"),
+            access: cells.text("type"),
+            key: cells.text("key"),
+            rows: cells.int("rows").and_then(|n| u64::try_from(n).ok()),
+            extra: cells.text("extra"),
         })
     }
 }
