@@ -47,12 +47,6 @@ fn start(dsn: &str) -> WebServer {
     let server = WebServer::start("http_admin_form", &setup);
     let www = server.docroot();
     install_token_site(www);
-    std::fs::create_dir_all(www.join("my dir")).unwrap();
-    std::fs::write(
-        www.join("my dir/tiki-index.php"),
-        "<?php require __DIR__ . '/../token_gate.php';\n",
-    )
-    .unwrap();
     server
 }
 

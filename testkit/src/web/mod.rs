@@ -426,9 +426,17 @@ fn write_file(path: &Path, text: &str) {
 }
 
 /// Lays out the demo site of the repository around `docroot`: `php/www/*` into it,
-/// `php/AuthTokens.php` beside it (`token_gate.php` requires `../AuthTokens.php`).
+/// `php/AuthTokens.php` beside it (`token_gate.php` requires `../AuthTokens.php`), and a gated
+/// page below a directory with a space in its name (`my dir/tiki-index.php`, for URLs whose
+/// path needs encoding).
 pub fn install_token_site(docroot: &Path) {
     install_site(docroot, docroot.parent().expect("docroot has a parent"));
+    let spaced = docroot.join("my dir");
+    std::fs::create_dir_all(&spaced).unwrap_or_else(|e| panic!("create {}: {e}", spaced.display()));
+    write_file(
+        &spaced.join("tiki-index.php"),
+        "<?php require __DIR__ . '/../token_gate.php';\n",
+    );
 }
 
 /// `php/www/*` into `site` (a directory, created), `php/AuthTokens.php` into `lib_dir` (the
