@@ -625,19 +625,22 @@ fn purge_removes_every_unusable_row_in_batches() {
 #[test]
 fn migrate_and_rotate_secret_follow_tiki() {
     let dsn = table_database("cli_migrate", Variant::Tiki24, Engine::MyIsam);
-    let legacy = on(
-        &dsn,
-        &[
-            "--json",
-            "mint",
-            "/tiki-index.php",
-            "-g",
-            "G",
-            "--hits",
-            "-1",
-        ],
-    )
-    .json();
+    let mint_unlimited = || {
+        on(
+            &dsn,
+            &[
+                "--json",
+                "mint",
+                "/tiki-index.php",
+                "-g",
+                "G",
+                "--hits",
+                "-1",
+            ],
+        )
+        .json()
+    };
+    let legacy = mint_unlimited();
     assert_eq!(legacy["scheme"], "legacy");
     let m = on(&dsn, &["migrate", "--json"]);
     ok(&m);
@@ -649,19 +652,7 @@ fn migrate_and_rotate_secret_follow_tiki() {
     );
     let again = on(&dsn, &["migrate"]);
     assert!(again.stdout.contains("nothing to do"), "{again:?}");
-    let signed = on(
-        &dsn,
-        &[
-            "--json",
-            "mint",
-            "/tiki-index.php",
-            "-g",
-            "G",
-            "--hits",
-            "-1",
-        ],
-    )
-    .json();
+    let signed = mint_unlimited();
     assert_eq!(signed["scheme"], "signed");
     let (legacy, signed) = (
         legacy["token"].as_str().unwrap(),
